@@ -1,0 +1,4 @@
+"""The data layer: models, sessions, workflow, deadlines, indicators, jobs and demo data.
+
+Arrows point one way: dashboard → data → geo.
+"""
