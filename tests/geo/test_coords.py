@@ -119,7 +119,7 @@ def test_to_wgs84_dispatches():
 
 @pytest.mark.parametrize("bad", ["utm", "", "epsg:4326"])
 def test_unknown_system_is_a_clear_error(bad):
-    with pytest.raises(ValueError, match="unknown coordinate system .* expected one of"):
+    with pytest.raises(ValueError, match=r"unknown coordinate system .* expected one of"):
         coords.to_wgs84(115.41, 25.95, bad)
 
 
