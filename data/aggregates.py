@@ -40,9 +40,9 @@ def refresh(
     if mode == "incremental":
         if last_event <= watermark:
             return {"mode": mode, "grids": 0, "seconds": round(perf_counter() - started, 4)}
-        grid_ids = touched_grids(session, max(0, watermark - OVERLAP_EVENTS))
+        grid_ids, since = touched_grids(session, max(0, watermark - OVERLAP_EVENTS))
         _refresh_grid_stats(session, grid_ids, now, tz)
-        _refresh_daily_stats(session, grid_ids, tz)
+        _refresh_daily_stats(session, grid_ids, tz, since=local_day(since, tz) if since else None)
         count = len(grid_ids)
     else:
         all_grids = [NO_GRID, *session.scalars(select(Region.id).where(Region.level == "grid"))]
@@ -54,16 +54,23 @@ def refresh(
     return {"mode": mode, "grids": count, "seconds": round(perf_counter() - started, 4)}
 
 
-def touched_grids(session: Session, after_event_id: int) -> set[int]:
+def touched_grids(session: Session, after_event_id: int) -> tuple[set[int], datetime | None]:
+    """Grids touched by events after `after_event_id`, and the earliest creation time of the
+    tickets those events touched (no daily_stats row before that day can have changed: a ticket
+    only counts on its creation day and its closing day, which is later)."""
     rows = session.execute(
-        select(TicketEvent.grid_id, TicketEvent.previous_grid_id).where(TicketEvent.id > after_event_id)
+        select(TicketEvent.grid_id, TicketEvent.previous_grid_id, Ticket.created_at)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.id > after_event_id)
     )
     grids: set[int] = set()
-    for grid_id, previous in rows:
+    since = None
+    for grid_id, previous, created in rows:
         grids.add(grid_id if grid_id is not None else NO_GRID)
         if previous is not None:
             grids.add(previous)
-    return grids
+        since = created if since is None or created < since else since
+    return grids, since
 
 
 def windows(now: datetime, tz: str) -> dict[str, tuple[datetime, datetime]]:
@@ -146,7 +153,8 @@ def local_date_expr(session: Session, column, tz: str):
     return cast(column + text(f"interval '{offset} minutes'"), Date)
 
 
-def _refresh_daily_stats(session: Session, grid_ids: set[int] | None, tz: str) -> None:
+def _refresh_daily_stats(session: Session, grid_ids: set[int] | None, tz: str, since=None) -> None:
+    """Recompute daily_stats rows of `grid_ids` (None: all) from local day `since` on (None: all days)."""
     where = _grid_filter(grid_ids)
     grid = func.coalesce(Ticket.grid_id, NO_GRID)
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -154,7 +162,7 @@ def _refresh_daily_stats(session: Session, grid_ids: set[int] | None, tz: str) -
         day = local_date_expr(session, column, tz)
         stmt = (
             select(day, grid, Ticket.category_id, Ticket.source, func.count())
-            .where(where, column.is_not(None))
+            .where(where, column.is_not(None), column >= day_start(since, tz) if since else true())
             .group_by(day, grid, Ticket.category_id, Ticket.source)
         )
         for d, g, c, s, n in session.execute(stmt):
@@ -164,7 +172,8 @@ def _refresh_daily_stats(session: Session, grid_ids: set[int] | None, tz: str) -
     if grid_ids is None:
         session.execute(delete(DailyStat))
     else:
-        session.execute(delete(DailyStat).where(DailyStat.grid_id.in_(grid_ids)))
+        stale = delete(DailyStat).where(DailyStat.grid_id.in_(grid_ids))
+        session.execute(stale.where(DailyStat.day >= since) if since else stale)
     rows = [
         dict(day=d, grid_id=g, category_id=c, source=s, reported=r, closed=cl)
         for (d, g, c, s), (r, cl) in counts.items()
@@ -184,4 +193,3 @@ def _set_state(session: Session, key: str, value: str) -> None:
         session.add(AppState(key=key, value=value))
     else:
         state.value = value
-

@@ -57,9 +57,7 @@ def sweep(session: Session, now: datetime | None = None) -> SweepResult:
     )
     for ticket_id in session.scalars(late_handling).all():
         flagged = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.overdue.is_(False))
-            .values(overdue=True, updated_at=now)
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.overdue.is_(False)).values(overdue=True, updated_at=now)
         ).rowcount
         if flagged:
             result.overdue_flagged += 1

@@ -78,9 +78,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("reopen", "重新办理", ("rated",), "dispatched", ("resident", "dispatcher", "admin", "system")),
         Transition("suspend", "挂账", ("accepted", "dispatched", "in_progress"), "suspended", DESK),
         Transition("resume", "恢复办理", ("suspended",), None, DESK),
-        Transition(
-            "escalate", "督办", ("accepted", "dispatched", "in_progress", "suspended"), None, DESK
-        ),
+        Transition("escalate", "督办", ("accepted", "dispatched", "in_progress", "suspended"), None, DESK),
         Transition(
             "relocate",
             "更正位置",
@@ -244,21 +242,24 @@ def apply(
     if not _may(viewer, transition, ticket):
         raise AccessDenied(f"role {viewer.role} may not {action} this ticket")
     handler = _HANDLERS[action]
-    data = handler(
-        session,
-        ticket,
-        at=at,
-        note=note,
-        photos=list(photos or []),
-        assignee_staff_id=assignee_staff_id,
-        assignee_org_id=assignee_org_id,
-        duplicate_of=duplicate_of,
-        rating=rating,
-        placement=placement,
-        lon=lon,
-        lat=lat,
-        viewer=viewer,
-    ) or {}
+    data = (
+        handler(
+            session,
+            ticket,
+            at=at,
+            note=note,
+            photos=list(photos or []),
+            assignee_staff_id=assignee_staff_id,
+            assignee_org_id=assignee_org_id,
+            duplicate_of=duplicate_of,
+            rating=rating,
+            placement=placement,
+            lon=lon,
+            lat=lat,
+            viewer=viewer,
+        )
+        or {}
+    )
     from_status = ticket.status
     to_status = data.pop("_to", transition.target) or from_status
     ticket.status = to_status

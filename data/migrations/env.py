@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from data.models import Base
+from data.schema import Base
 
 config = context.config
 engine = config.attributes.get("engine")

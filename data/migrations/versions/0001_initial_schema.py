@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:56:46.225854
+Create Date: 2026-11-23 13:08:46.438886
 """
 
 from alembic import op
@@ -49,6 +49,28 @@ def upgrade() -> None:
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
         batch_op.create_index('ix_daily_stats_grid_day', ['grid_id', 'day'], unique=False)
 
+    op.create_table('grid_stats',
+    sa.Column('grid_id', sa.Integer(), nullable=False),
+    sa.Column('open_now', sa.Integer(), nullable=False),
+    sa.Column('overdue_now', sa.Integer(), nullable=False),
+    sa.Column('escalated_now', sa.Integer(), nullable=False),
+    sa.Column('reported_today', sa.Integer(), nullable=False),
+    sa.Column('dispatched_today', sa.Integer(), nullable=False),
+    sa.Column('closed_today', sa.Integer(), nullable=False),
+    sa.Column('reported_24h', sa.Integer(), nullable=False),
+    sa.Column('reported_30d', sa.Integer(), nullable=False),
+    sa.Column('should_close_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time_7d', sa.Integer(), nullable=False),
+    sa.Column('should_close_prev_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time_prev_7d', sa.Integer(), nullable=False),
+    sa.Column('rated_30d', sa.Integer(), nullable=False),
+    sa.Column('satisfied_30d', sa.Integer(), nullable=False),
+    sa.Column('rated_prev_30d', sa.Integer(), nullable=False),
+    sa.Column('satisfied_prev_30d', sa.Integer(), nullable=False),
+    sa.Column('refreshed_at', data.clock.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('grid_id')
+    )
     op.create_table('holidays',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('is_workday', sa.Boolean(), nullable=False),
@@ -130,29 +152,6 @@ def upgrade() -> None:
     with op.batch_alter_table('estates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_estates_grid_id'), ['grid_id'], unique=False)
 
-    op.create_table('grid_stats',
-    sa.Column('grid_id', sa.Integer(), nullable=False),
-    sa.Column('open_now', sa.Integer(), nullable=False),
-    sa.Column('overdue_now', sa.Integer(), nullable=False),
-    sa.Column('escalated_now', sa.Integer(), nullable=False),
-    sa.Column('reported_today', sa.Integer(), nullable=False),
-    sa.Column('dispatched_today', sa.Integer(), nullable=False),
-    sa.Column('closed_today', sa.Integer(), nullable=False),
-    sa.Column('reported_24h', sa.Integer(), nullable=False),
-    sa.Column('reported_30d', sa.Integer(), nullable=False),
-    sa.Column('should_close_7d', sa.Integer(), nullable=False),
-    sa.Column('closed_7d', sa.Integer(), nullable=False),
-    sa.Column('closed_on_time_7d', sa.Integer(), nullable=False),
-    sa.Column('should_close_prev_7d', sa.Integer(), nullable=False),
-    sa.Column('closed_on_time_prev_7d', sa.Integer(), nullable=False),
-    sa.Column('rated_30d', sa.Integer(), nullable=False),
-    sa.Column('satisfied_30d', sa.Integer(), nullable=False),
-    sa.Column('rated_prev_30d', sa.Integer(), nullable=False),
-    sa.Column('satisfied_prev_30d', sa.Integer(), nullable=False),
-    sa.Column('refreshed_at', data.clock.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['grid_id'], ['regions.id'], ),
-    sa.PrimaryKeyConstraint('grid_id')
-    )
     op.create_table('staff',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -251,7 +250,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_closed', ['closed_at'], unique=False)
         batch_op.create_index('ix_tickets_community_created', ['community_id', 'created_at'], unique=False)
         batch_op.create_index('ix_tickets_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_tickets_grid_accepted', ['grid_id', 'accepted_at'], unique=False)
+        batch_op.create_index('ix_tickets_grid_closed', ['grid_id', 'closed_at'], unique=False)
         batch_op.create_index('ix_tickets_grid_created', ['grid_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_tickets_grid_dispatched', ['grid_id', 'dispatched_at'], unique=False)
+        batch_op.create_index('ix_tickets_grid_handle_due', ['grid_id', 'handle_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_grid_responded', ['grid_id', 'responded_at'], unique=False)
+        batch_op.create_index('ix_tickets_grid_status', ['grid_id', 'status'], unique=False)
         batch_op.create_index('ix_tickets_status_handle_due', ['status', 'handle_due_at'], unique=False)
         batch_op.create_index('ix_tickets_status_response_due', ['status', 'response_due_at'], unique=False)
 
@@ -265,6 +270,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ratings_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ratings_ticket_id'), ['ticket_id'], unique=False)
 
     op.create_table('ticket_events',
@@ -319,12 +325,19 @@ def downgrade() -> None:
     op.drop_table('ticket_events')
     with op.batch_alter_table('ratings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ratings_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_ratings_at'))
 
     op.drop_table('ratings')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_response_due')
         batch_op.drop_index('ix_tickets_status_handle_due')
+        batch_op.drop_index('ix_tickets_grid_status')
+        batch_op.drop_index('ix_tickets_grid_responded')
+        batch_op.drop_index('ix_tickets_grid_handle_due')
+        batch_op.drop_index('ix_tickets_grid_dispatched')
         batch_op.drop_index('ix_tickets_grid_created')
+        batch_op.drop_index('ix_tickets_grid_closed')
+        batch_op.drop_index('ix_tickets_grid_accepted')
         batch_op.drop_index('ix_tickets_created')
         batch_op.drop_index('ix_tickets_community_created')
         batch_op.drop_index('ix_tickets_closed')
@@ -344,7 +357,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staff_organisation_id'))
 
     op.drop_table('staff')
-    op.drop_table('grid_stats')
     with op.batch_alter_table('estates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_estates_grid_id'))
 
@@ -361,6 +373,7 @@ def downgrade() -> None:
     op.drop_table('organisations')
     op.drop_table('job_status')
     op.drop_table('holidays')
+    op.drop_table('grid_stats')
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
         batch_op.drop_index('ix_daily_stats_grid_day')
 

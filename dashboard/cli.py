@@ -1,0 +1,58 @@
+"""`python app.py serve`: schema, demo data when the database is empty, scheduler, web server."""
+
+from __future__ import annotations
+
+import sys
+
+from data.cli import Command, open_database
+from data.settings import Settings
+
+
+def _serve_args(p):
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--no-scheduler", action="store_true", help="do not start the scheduler in this process")
+    p.add_argument("--threads", type=int, default=8, help="web server threads (default 8)")
+
+
+def serve(args, settings: Settings) -> int:
+    from dashboard.server import create_app
+    from data.demo import database_is_empty, generate
+    from data.jobs import start_scheduler
+
+    db = open_database(settings)
+    simulate = False
+    if database_is_empty(db):
+        print("empty database: generating the demo district (once)", file=sys.stderr, flush=True)
+        stats = generate(db, settings, progress=lambda m: print(f"demo: {m}", file=sys.stderr, flush=True))
+        print(f"demo ready: {stats}", file=sys.stderr, flush=True)
+    simulate = settings.gcc_simulate and _is_demo(db)
+    app = create_app(settings, db)
+    scheduler = lock = None
+    if settings.gcc_scheduler and not args.no_scheduler:
+        scheduler, lock = start_scheduler(db, settings, simulate_demo=simulate)
+    print(f"网格治理指挥中心 on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    try:
+        if settings.gcc_debug:
+            app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
+        else:
+            from waitress import serve as waitress_serve
+
+            waitress_serve(app.server, host=args.host, port=args.port, threads=args.threads, ident="gcc")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+            lock.release()
+    return 0
+
+
+def _is_demo(db) -> bool:
+    from sqlalchemy import select
+
+    from data.models import Boundary
+
+    with db.reader() as session:
+        return session.scalar(select(Boundary.source).limit(1)) == "demo"
+
+
+COMMANDS = [Command("serve", "start the web app (and the scheduler) — the default command", _serve_args, serve)]

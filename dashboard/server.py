@@ -1,0 +1,33 @@
+"""create_app: the Flask server and the Dash app on it, with every blueprint and the viewer guard."""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+from flask import Flask
+
+from dashboard import health, viewer
+from data.db import Database
+from data.settings import Settings
+
+
+def create_app(settings: Settings, db: Database) -> dash.Dash:
+    server = Flask(__name__)
+    server.config["GCC_SETTINGS"] = settings
+    server.extensions["gcc_db"] = db
+    server.extensions["gcc_settings"] = settings
+    viewer.install(server)
+    server.register_blueprint(health.blueprint)
+    app = dash.Dash(
+        __name__,
+        server=server,
+        title="网格治理指挥中心",
+        serve_locally=True,  # the dispatch center is on an intranet: no CDN
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.layout = html.Div(
+        [html.H1("网格治理指挥中心"), html.P("大屏即将上线。健康检查：/healthz")],
+        style={"fontFamily": "Noto Sans CJK SC, sans-serif", "padding": "2rem"},
+    )
+    return app

@@ -1,0 +1,6 @@
+"""Imports every module that defines tables, so `Base.metadata` is complete for Alembic and tests.
+A module that adds tables adds one import line here."""
+
+from data.models import Base
+
+__all__ = ["Base"]

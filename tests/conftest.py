@@ -1,0 +1,89 @@
+"""Shared fixtures: a real database per backend (SQLite always; PostgreSQL when TEST_DATABASE_URL
+is set, which must then be reachable: an unreachable server fails the run, it is never skipped),
+settings with a temporary instance folder, and a small generated district."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+import pytest
+from faker import Faker
+from sqlalchemy import create_engine, text
+
+from data.db import Database, upgrade_schema
+from data.schema import Base
+from data.settings import load_settings
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _pg_url(base: str) -> str:
+    if base.startswith(("postgresql://", "postgres://")):
+        base = "postgresql+psycopg://" + base.split("://", 1)[1]
+    return base
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory):
+    """A migrated, empty database for the whole session (one per backend)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        db = Database(f"sqlite:///{path}")
+        upgrade_schema(db)
+        yield db
+        db.dispose()
+        return
+    base = _pg_url(os.environ["TEST_DATABASE_URL"])
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"gcc_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}")
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    db = Database(url)
+    upgrade_schema(db)
+    yield db
+    db.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db(database):
+    """The session database, emptied before each test."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.is_sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for name in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{name}"')
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        else:
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE")
+    return database
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return load_settings(gcc_instance_dir=tmp_path / "instance", gcc_simulate=False)
+
+
+@pytest.fixture
+def district(db):
+    """A small generated district (12 grids, 4 communities, 2 streets) with teams and categories;
+    returns the DemoWorld."""
+    from data.demo.district import write_district
+    from geo.tiling import make_district
+
+    shape = make_district(seed=7, n_streets=2, n_communities=4, n_grids=12)
+    faker = Faker("zh_CN")
+    faker.seed_instance(7)
+    with db.session() as session:
+        world = write_district(session, shape, np.random.default_rng(7), faker)
+    return world
