@@ -25,6 +25,7 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "in_china",
+    "normalise_system",
     "to_wgs84",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
@@ -171,7 +172,8 @@ def bd09_to_wgs84(lon, lat):
     return _convert(lambda x, y: _gcj_to_wgs_raw(*_bd_to_gcj_raw(x, y)), lon, lat)
 
 
-def _normalise_system(system: str) -> str:
+def normalise_system(system: str) -> str:
+    """'GCJ-02' -> 'gcj02' etc.; ValueError for an unknown name, TypeError for a non-string."""
     if not isinstance(system, str):
         raise TypeError(f"coordinate system must be a string, one of {SYSTEMS}; got {system!r}")
     key = system.strip().lower().replace("-", "").replace("_", "")
@@ -195,7 +197,7 @@ def to_wgs84(lon, lat, system: str):
 
     Raises ``ValueError`` for an unknown system name.
     """
-    func = _TO_WGS84[_normalise_system(system)]
+    func = _TO_WGS84[normalise_system(system)]
     if func is None:
         return _convert(_identity, lon, lat)
     return func(lon, lat)
@@ -203,7 +205,7 @@ def to_wgs84(lon, lat, system: str):
 
 def from_wgs84(lon, lat, system: str):
     """Convert WGS84 ``(lon, lat)`` to ``system`` ("wgs84", "gcj02" or "bd09"); inverse of to_wgs84."""
-    func = _FROM_WGS84[_normalise_system(system)]
+    func = _FROM_WGS84[normalise_system(system)]
     if func is None:
         return _convert(_identity, lon, lat)
     return func(lon, lat)
