@@ -181,7 +181,7 @@ def load_ticket(session: Session, viewer: Viewer, ticket_id: int, *, for_update:
     must not learn which ids exist)."""
     stmt = select(Ticket).where(Ticket.id == ticket_id, ticket_clause(viewer))
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Ticket)
     ticket = session.scalars(stmt).first()
     if ticket is None:
         raise AccessDenied(f"ticket {ticket_id} not found or not visible")

@@ -248,7 +248,7 @@ class Ticket(Base):
     response_due_at: Mapped[datetime | None]
     handle_due_at: Mapped[datetime | None]
 
-    category: Mapped[Category] = relationship(lazy="joined")
+    category: Mapped[Category] = relationship(lazy="joined", innerjoin=True)
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id", lazy="select")
 
     __table_args__ = (
