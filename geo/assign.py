@@ -181,7 +181,11 @@ class GridIndex:
     def _exact(self, lon, lat):
         """Exact predicates for points the lookup table cannot answer."""
         points = shapely.points(lon, lat)
-        p, g = self._tree.query(points, predicate="intersects")
+        # Envelope candidates, then the exact test per pair: measured ~30 % faster here than
+        # query(predicate="intersects"), which tests each candidate through a prepared point.
+        p, g = self._tree.query(points)
+        hit = shapely.intersects_xy(self.polygons[g], lon[p], lat[p])
+        p, g = p[hit], g[hit]
         n = len(points)
         count = np.bincount(p, minlength=n)
         idx = np.full(n, -1, dtype=np.int64)
@@ -329,10 +333,18 @@ class _LookupTable:
         hi_u = np.floor(np.maximum(a_u, b_u) + eps).astype(np.int64)
         lo_v = np.floor(np.minimum(a_v, b_v) - eps).astype(np.int64)
         hi_v = np.floor(np.maximum(a_v, b_v) + eps).astype(np.int64)
+        su, sv = b_u - a_u, b_v - a_v
         for di in range(3):
             for dj in range(3):
-                ok = (lo_u + di <= hi_u) & (lo_v + dj <= hi_v)
-                marked[np.clip(lo_v[ok] + dj, 0, ny - 1), np.clip(lo_u[ok] + di, 0, nx - 1)] = True
+                i, j = lo_u + di, lo_v + dj
+                ok = (i <= hi_u) & (j <= hi_v)
+                # Of the cells in a piece's bounding box, keep those the piece's line actually
+                # crosses: the cell's corners (pushed out by the margin) are not all on one side.
+                side = [su * (j + cy - a_v) - sv * (i + cx - a_u)
+                        for cx in (-eps, 1 + eps) for cy in (-eps, 1 + eps)]
+                low, high = np.minimum.reduce(side), np.maximum.reduce(side)
+                ok &= (low <= 0) & (high >= 0)
+                marked[np.clip(j[ok], 0, ny - 1), np.clip(i[ok], 0, nx - 1)] = True
         return marked
 
     def _label_runs(self, boundary, tree):
