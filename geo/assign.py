@@ -131,6 +131,7 @@ class GridIndex:
         self._rank[order] = np.arange(len(order))
         self._area = _area_m2(self.polygons)
         self._tree = shapely.STRtree(self.polygons)
+        self._bounds = tuple(shapely.total_bounds(self.polygons)) if usable.any() else None
         self._table = _LookupTable(self.polygons, self._tree, max_cells, cells_per_grid)
 
     def __len__(self) -> int:
@@ -213,11 +214,23 @@ class GridIndex:
         n = len(lon)
         idx = np.full(n, -1, dtype=np.int64)
         dist = np.full(n, np.nan)
+        if self._bounds is None:
+            return idx, dist
+        # Only points within the grids' bounds padded by the tolerance can be near a grid; this
+        # also keeps the search radius below sane even for junk latitudes near the poles.
+        xmin, ymin, xmax, ymax = self._bounds
+        lat_pad = 1.01 * tolerance_m / M_PER_DEG
+        edge_cos = math.cos(math.radians(min(max(abs(ymin), abs(ymax)) + lat_pad, 90.0)))
+        lon_pad = lat_pad / max(edge_cos, 1e-6)
+        near = np.flatnonzero((lon >= xmin - lon_pad) & (lon <= xmax + lon_pad)
+                              & (lat >= ymin - lat_pad) & (lat <= ymax + lat_pad))
+        if len(near) == 0:
+            return idx, dist
+        lon, lat = lon[near], lat[near]
         cos_lat = np.cos(np.radians(lat))
         # A radius in degrees that covers tolerance_m in every direction at every latitude of
         # this batch (longitude degrees shrink with cos(lat)); confirmed in metres below.
-        worst_cos = max(float(cos_lat.min()), 1e-6)
-        radius_deg = 1.01 * tolerance_m / (M_PER_DEG * worst_cos)
+        radius_deg = lat_pad / max(float(cos_lat.min()), 1e-6)
         points = shapely.points(lon, lat)
         p, g = self._tree.query(points, predicate="dwithin", distance=radius_deg)
         if len(p) == 0:
@@ -237,8 +250,8 @@ class GridIndex:
         first = np.ones(len(p), dtype=bool)
         first[1:] = p[1:] != p[:-1]
         ok = first & (d <= tolerance_m)
-        idx[p[ok]] = g[ok]
-        dist[p[ok]] = d[ok]
+        idx[near[p[ok]]] = g[ok]
+        dist[near[p[ok]]] = d[ok]
         return idx, dist
 
     # --- one ticket ------------------------------------------------------------------------

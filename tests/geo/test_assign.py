@@ -303,3 +303,11 @@ def test_answers_do_not_depend_on_table_resolution_or_input_order(district):
     order = rng.permutation(len(codes))
     shuffled = GridIndex(np.array(codes)[order], polys[order]).assign(lon, lat).codes
     assert (base == coarse).all() and (base == shuffled).all()
+
+
+def test_junk_coordinates_far_away_are_cheap_and_unassigned(index):
+    # Latitudes near the poles would blow the degree search radius up; they must simply miss.
+    lon = np.array([LON0 + 0.005, 0.0, 179.9, -120.0, LON0 + 0.005])
+    lat = np.array([LAT0 + 0.005, 89.9999, -89.99, 90.0, 89.9999])
+    got = index.assign(lon, lat)
+    assert got.codes.tolist() == ["B", None, None, None, None]
