@@ -21,6 +21,7 @@ How it is built (all in a local kilometre plane, converted to lon/lat at the end
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -75,14 +76,16 @@ def make_district(
     n_communities: int = 24,
     n_grids: int = 150,
     center: tuple[float, float] = (115.41, 25.95),
-    radius_km: float = 4.0,
+    radius_km: float | None = None,
     edge_vertices: int = 8,
 ) -> District:
     """Generate a district around ``center`` (lon, lat), deterministic for a given ``seed``.
 
-    ``radius_km`` is the east-west half-width of the outline; north-south is 3/4 of it, so the
-    default is a blob of about 8 x 6 km.  ``edge_vertices`` extra vertices are added to every
-    border between two grids (0 keeps straight Voronoi edges).  Requires
+    ``radius_km`` is the east-west half-width of the outline; north-south is 3/4 of it.  The
+    default is 4 km (a blob of about 8 x 6 km) up to 150 grids and grows with
+    sqrt(n_grids / 150) beyond, so grids keep town-like sizes (10,000 grids: ~65 x 49 km).
+    ``edge_vertices`` extra vertices are added to every border between two grids (0 keeps
+    straight Voronoi edges).  Requires
     ``1 <= n_streets <= n_communities <= n_grids``.
 
     Grid codes have 15 digits: 6 district + 3 street + 3 community + 3 sequence; a community's
@@ -92,6 +95,8 @@ def make_district(
         raise ValueError("need 1 <= n_streets <= n_communities <= n_grids")
     if n_grids > 999 * n_communities or n_communities > 999 * n_streets or n_streets > 999:
         raise ValueError("at most 999 children per parent fit in a 3-digit code")
+    if radius_km is None:
+        radius_km = 4.0 * max(1.0, math.sqrt(n_grids / 150))
     rng = np.random.default_rng(seed)
     outline_km = _blob(rng, radius_km, radius_km * 0.75)
     seeds = _grid_seeds(rng, outline_km, n_grids, radius_km)
@@ -184,11 +189,13 @@ def _wiggle_edges(rng, cells, seeds, outline, edge_vertices, sigma=0.05):
     if edge_vertices <= 0:
         return list(cells)
     edges = np.asarray(shapely.get_parts(shapely.line_merge(shapely.union_all(shapely.boundary(cells)))))
-    on_outline = shapely.covered_by(edges, shapely.buffer(outline.exterior, 1e-9))
-    noise = rng.normal(0.0, 1.0, (len(edges), 3))
+    inner = ~shapely.covered_by(edges, shapely.buffer(outline.exterior, 1e-9))
+    inner &= (shapely.get_num_coordinates(edges) == 2) & (shapely.length(edges) > 0)
+    ends = shapely.get_coordinates(edges[inner]).reshape(-1, 2, 2)
+    noise = rng.normal(0.0, 1.0, (len(ends), 3))
     for _ in range(5):  # halve the wiggle until the faces rebuild cleanly (deterministic)
-        wiggled = [e if keep else _wiggle(e, n, edge_vertices, sigma)
-                   for e, keep, n in zip(edges, on_outline, noise, strict=True)]
+        wiggled = edges.copy()
+        wiggled[inner] = _wiggle(ends, noise, edge_vertices, sigma)
         faces = np.asarray(shapely.get_parts(shapely.polygonize(wiggled)))
         grids = _faces_to_cells(faces, cells, seeds)
         if grids is not None:
@@ -197,18 +204,18 @@ def _wiggle_edges(rng, cells, seeds, outline, edge_vertices, sigma=0.05):
     return list(cells)
 
 
-def _wiggle(edge, noise, m, sigma):
-    xy = shapely.get_coordinates(edge)
-    a, b = xy[0], xy[-1]
+def _wiggle(ends, noise, m, sigma):
+    """Straight edges (E, 2, 2) -> LineStrings with m inner vertices displaced sideways by a
+    sum of three sine modes that vanish at both ends (so junctions do not move)."""
+    a, b = ends[:, 0], ends[:, 1]
     d = b - a
-    length = float(np.hypot(*d))
-    if len(xy) != 2 or length == 0.0:
-        return edge
+    length = np.hypot(d[:, 0], d[:, 1])
+    normal = np.column_stack([-d[:, 1], d[:, 0]]) / length[:, None]
     t = np.arange(1, m + 1) / (m + 1)
-    normal = np.array([-d[1], d[0]]) / length
-    offset = sum(sigma / j * noise[j - 1] * np.sin(j * np.pi * t) for j in range(1, 4)) * length
-    inner = a + t[:, None] * d + offset[:, None] * normal
-    return shapely.LineString(np.vstack([a, inner, b]))
+    modes = np.stack([np.sin(j * np.pi * t) / j for j in (1, 2, 3)])  # (3, m)
+    offset = sigma * (noise @ modes) * length[:, None]  # (E, m)
+    middle = a[:, None, :] + t[None, :, None] * d[:, None, :] + offset[:, :, None] * normal[:, None, :]
+    return shapely.linestrings(np.concatenate([a[:, None, :], middle, b[:, None, :]], axis=1))
 
 
 def _faces_to_cells(faces, cells, seeds):
@@ -234,12 +241,14 @@ def _faces_to_cells(faces, cells, seeds):
 
 def _kmeans(rng, points, weights, k, iterations=20):
     centres = points[rng.choice(len(points), size=k, replace=False)]
+    norms = (points**2).sum(1)[:, None]
     for _ in range(iterations):
-        label = np.argmin(((points[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        for c in range(k):
-            mine = label == c
-            if mine.any():
-                centres[c] = np.average(points[mine], axis=0, weights=weights[mine])
+        label = np.argmin(norms - 2 * points @ centres.T + (centres**2).sum(1)[None, :], axis=1)
+        total = np.bincount(label, weights=weights, minlength=k)
+        used = total > 0
+        for axis in (0, 1):
+            centres[used, axis] = (np.bincount(label, weights=weights * points[:, axis], minlength=k)[used]
+                                   / total[used])
     return centres
 
 

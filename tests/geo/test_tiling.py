@@ -108,6 +108,13 @@ def test_other_counts_and_straight_edges():
     assert {g.parent_code for g in d.grids} == {c.code for c in d.communities}
 
 
+def test_default_size_grows_with_the_grid_count():
+    small = make_district(seed=2, n_streets=2, n_communities=4, n_grids=100).outline.bounds
+    large = make_district(seed=2, n_streets=3, n_communities=10, n_grids=600).outline.bounds
+    ratio = (large[2] - large[0]) / (small[2] - small[0])
+    assert 1.6 < ratio < 2.5  # sqrt(600 / 150) = 2, give or take the random blob
+
+
 def test_rejects_impossible_counts():
     with pytest.raises(ValueError):
         make_district(n_streets=5, n_communities=3, n_grids=10)
