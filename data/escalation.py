@@ -17,6 +17,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from data import audit
+from data.access import Viewer
 from data.clock import utcnow
 from data.models import ESCALATION_LEVELS, WORKING_STATUSES, Escalation, Ticket, TicketEvent
 
@@ -91,6 +93,7 @@ def _escalate(session: Session, ticket_id: int, level: int, reason: str, now: da
     )
     session.add(event)
     session.flush()
+    audit.record_ticket_event(session, Viewer.system(), event)  # automatic 督办 is audited too
     session.add(Escalation(ticket_id=ticket_id, level=level, reason=reason, at=now, event_id=event.id))
     session.flush()
     return True

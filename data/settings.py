@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,33 @@ class Settings(BaseSettings):
     gcc_simulate_seconds: int = Field(5, ge=1, le=3600, description="Interval of the demo simulator in seconds.")
     gcc_scheduler: bool = Field(True, description="Start the scheduler inside `python app.py serve`.")
     gcc_debug: bool = Field(False, description="Dash/Flask debug mode. Never enable on a shared machine.")
+    # Access control and privacy (issue #6).
+    gcc_production: bool = Field(
+        False,
+        description="Production mode: GCC_SECRET_KEY must be set (the app refuses to start without it), "
+        "session cookies are Secure, and the demo accounts are not created unless GCC_DEMO_PASSWORD is set.",
+    )
+    gcc_secret_key: str = Field(
+        "",
+        description="Secret that signs session cookies. Required in production; in demo mode a random "
+        "per-instance secret is generated once into the instance folder.",
+    )
+    gcc_secure_cookies: bool | None = Field(
+        None, description="Send cookies only over HTTPS (Secure flag). Default: on in production mode, off otherwise."
+    )
+    gcc_demo_password: str = Field(
+        "",
+        description="Password of the demo accounts `python app.py demo` creates (one per role). "
+        "Empty: the documented demo default `gcc-demo-2026` (demo mode only).",
+    )
+    gcc_session_hours: int = Field(12, ge=1, le=720, description="A login lasts this many hours.")
+    gcc_login_max_failures: int = Field(
+        5, ge=1, le=100, description="Failed logins in a row after which an account is locked."
+    )
+    gcc_login_lockout_minutes: int = Field(15, ge=1, le=10080, description="How long a locked account stays locked.")
+    gcc_audit_retention_days: int = Field(
+        365, ge=183, le=36500, description="Audit rows older than this are pruned daily (at least 183 days = 6 months)."
+    )
 
     @field_validator("gcc_timezone")
     @classmethod
@@ -67,6 +94,16 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self):
+        # Refuse to start rather than sign sessions with a guessable or throwaway key (issue #6).
+        if self.gcc_production and len(self.gcc_secret_key) < 32:
+            raise ValueError(
+                "production mode (GCC_PRODUCTION=true) needs GCC_SECRET_KEY set to a random string of at least "
+                "32 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

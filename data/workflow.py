@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import deadlines
+from data import audit, deadlines
 from data.access import AccessDenied, Viewer, load_ticket
 from data.clock import utcnow
 from data.models import (
@@ -311,6 +311,7 @@ def _record(
     )
     session.add(event)
     session.flush()
+    audit.record_ticket_event(session, viewer, event)  # same transaction: no change goes unaudited
     return event
 
 

@@ -71,7 +71,21 @@ def generate(
     with db.session() as session:
         aggregates.refresh(session, "full", tz=settings.gcc_timezone)
     stats.update(grids=grids, communities=communities, streets=streets, seconds=round(perf_counter() - t0, 1))
+    _demo_accounts(db, settings, say)
     return stats
+
+
+def _demo_accounts(db: Database, settings: Settings, say) -> None:
+    # One login per role (issue #6); skipped in production mode unless GCC_DEMO_PASSWORD is set.
+    from data.users import create_demo_accounts, demo_login_note, demo_password
+
+    password = demo_password(settings)
+    if password is None:
+        say("no demo accounts in production mode (set GCC_DEMO_PASSWORD to create them)")
+        return
+    with db.session() as session:
+        accounts = create_demo_accounts(session, password)
+    say(demo_login_note(accounts, password))
 
 
 def _bar(done: int, total: int) -> None:

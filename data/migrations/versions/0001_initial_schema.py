@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:08:46.438886
+Create Date: 2026-11-23 13:17:48.769986
 """
 
 from alembic import op
@@ -23,6 +23,24 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
+    op.create_table('audit_log',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('username', sa.String(length=64), nullable=True),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('target_type', sa.String(length=32), nullable=True),
+    sa.Column('target_id', sa.String(length=64), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_log_at', ['at'], unique=False)
+        batch_op.create_index('ix_audit_log_target', ['target_type', 'target_id'], unique=False)
+
     op.create_table('categories',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -87,6 +105,15 @@ def upgrade() -> None:
     sa.Column('runs', sa.Integer(), nullable=False),
     sa.Column('runner', sa.String(length=128), nullable=True),
     sa.PrimaryKeyConstraint('job_id')
+    )
+    op.create_table('kiosk_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_sha256', sa.String(length=64), nullable=False),
+    sa.Column('label', sa.String(length=64), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', data.clock.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_sha256')
     )
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -260,6 +287,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_status_handle_due', ['status', 'handle_due_at'], unique=False)
         batch_op.create_index('ix_tickets_status_response_due', ['status', 'response_due_at'], unique=False)
 
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('display_name', sa.String(length=64), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('region_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('session_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', data.clock.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], ),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'], ),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
     op.create_table('ratings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -328,6 +376,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ratings_at'))
 
     op.drop_table('ratings')
+    op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_response_due')
         batch_op.drop_index('ix_tickets_status_handle_due')
@@ -371,6 +420,7 @@ def downgrade() -> None:
 
     op.drop_table('regions')
     op.drop_table('organisations')
+    op.drop_table('kiosk_tokens')
     op.drop_table('job_status')
     op.drop_table('holidays')
     op.drop_table('grid_stats')
@@ -379,5 +429,10 @@ def downgrade() -> None:
 
     op.drop_table('daily_stats')
     op.drop_table('categories')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_target')
+        batch_op.drop_index('ix_audit_log_at')
+
+    op.drop_table('audit_log')
     op.drop_table('app_state')
     # ### end Alembic commands ###

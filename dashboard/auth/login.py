@@ -1,0 +1,121 @@
+"""/login and /logout: plain HTML forms (no Dash, no script), Chinese, local assets only.
+
+A successful login starts a fresh session (no fixation), a failure counts towards the lockout of
+data.users.authenticate, and both are audited with the client address.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask_login import login_user, logout_user
+
+from dashboard.auth import csrf
+from dashboard.auth.resolver import SessionUser, session_key
+from dashboard.viewer import current_viewer
+from data import audit, users
+from data.access import Viewer
+
+blueprint = Blueprint(
+    "auth", __name__, template_folder="templates", static_folder="static", static_url_path="/auth-static"
+)
+
+# Where each role lands after logging in.
+HOME = {
+    "admin": "/screen",
+    "dispatcher": "/desk",
+    "supervisor": "/screen",
+    "grid_head": "/screen",
+    "grid_worker": "/my",
+    "property": "/my",
+    "department": "/my",
+    "kiosk": "/screen",
+}
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a local path may follow a login (never //evil.example or https://...)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def login_page(status: int = 200, *, error: str | None = None, username: str = "", next_url: str | None = None):
+    return (
+        render_template(
+            "auth/login.html",
+            error=error,
+            username=username,
+            next_url=safe_next(next_url) or "",
+            csrf_token=csrf.csrf_token(),
+            csrf_field=csrf.FIELD,
+        ),
+        status,
+    )
+
+
+@blueprint.get("/login")
+def login_form():
+    return login_page(next_url=request.args.get("next"))
+
+
+@blueprint.post("/login")
+def login_submit():
+    username = (request.form.get("username") or "").strip()[:64]
+    password = request.form.get("password") or ""
+    next_url = request.form.get("next")
+    if not csrf.valid():
+        return login_page(400, error="表单已过期，请重新提交。", username=username, next_url=next_url)
+    if not username or not password:
+        return login_page(400, error="请输入用户名和密码。", username=username, next_url=next_url)
+    settings = current_app.extensions["gcc_settings"]
+    policy = users.LoginPolicy(
+        max_failures=settings.gcc_login_max_failures, lockout=timedelta(minutes=settings.gcc_login_lockout_minutes)
+    )
+    with current_app.extensions["gcc_db"].session() as s:
+        result = users.authenticate(s, username, password, policy)
+        user = result.user
+        who = users.viewer_for(user) if user is not None else Viewer.anonymous()
+        if result.ok:
+            audit.record(s, "login", who, username=username)
+            key, viewer = session_key(user), users.viewer_for(user)
+        elif result.outcome == "lockout":
+            audit.record(s, "lockout", who, ok=False, username=username, detail={"until": str(user.locked_until)})
+        else:
+            audit.record(s, "login_failed", who, ok=False, username=username, detail={"reason": result.outcome})
+    if result.outcome in ("lockout", "locked"):
+        minutes = settings.gcc_login_lockout_minutes
+        return login_page(429, error=f"登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试。", username=username)
+    if not result.ok:
+        return login_page(401, error="用户名或密码错误，或账户已停用。", username=username, next_url=next_url)
+    session.clear()  # a new session on login: a planted cookie cannot be fixed in
+    session.permanent = True
+    login_user(SessionUser(key, viewer))
+    return redirect(safe_next(next_url) or HOME.get(viewer.role, "/"), code=303)
+
+
+@blueprint.get("/logout")
+def logout_form():
+    return render_template(
+        "auth/logout.html", csrf_token=csrf.csrf_token(), csrf_field=csrf.FIELD, viewer=current_viewer()
+    )
+
+
+@blueprint.post("/logout")
+def logout_submit():
+    if not csrf.valid():
+        return render_template(
+            "auth/logout.html", csrf_token=csrf.csrf_token(), csrf_field=csrf.FIELD, viewer=current_viewer()
+        ), 400
+    viewer = current_viewer()
+    if viewer.is_authenticated:
+        with current_app.extensions["gcc_db"].session() as s:
+            audit.record(s, "logout", viewer)
+    logout_user()
+    session.clear()
+    return redirect("/login", code=303)

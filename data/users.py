@@ -1,0 +1,358 @@
+"""Accounts that log in to the web app, and the long-lived kiosk tokens of the big screen.
+
+A user has one role and one scope (region, organisation, staff record); `viewer_for` turns it into
+the `data.access.Viewer` every query is scoped by. Passwords are stored as werkzeug scrypt hashes;
+kiosk tokens are random and stored as their SHA-256 (a 32-byte random token needs no slow hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from data.access import Viewer
+from data.clock import utcnow
+from data.models import Base, Organisation, Region, Staff
+
+# Roles an account can have (the web roles of data.access that a person logs in as).
+LOGIN_ROLES = ("admin", "dispatcher", "supervisor", "grid_head", "grid_worker", "property", "department")
+
+ROLE_LABELS = {
+    "admin": "系统管理员",
+    "dispatcher": "调度员",
+    "supervisor": "街道/社区领导",
+    "grid_head": "网格长",
+    "grid_worker": "网格员",
+    "property": "物业公司",
+    "department": "职能部门",
+    "kiosk": "大屏",
+    "resident": "居民",
+    "anonymous": "访客",
+}
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+MIN_PASSWORD = 8
+# Checked against when the username does not exist, so a failed login takes the same time either way.
+_DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
+
+
+class UserError(Exception):
+    """Bad account input; the message says what to fix."""
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    # Bumped on password change or disable: every session cookie issued before stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+
+class KioskToken(Base):
+    """A long-lived credential for the wall screen: aggregates and the masked feed only."""
+
+    __tablename__ = "kiosk_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+# ----------------------------------------------------------------------------------------------
+# Accounts.
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str = "",
+    region_code: str | None = None,
+    staff_id: int | None = None,
+    organisation_id: int | None = None,
+) -> User:
+    """A new active account; its scope is validated so a supervisor without an area cannot exist."""
+    if not USERNAME.match(username or ""):
+        raise UserError("a username is 3-64 letters, digits, '_', '.' or '-'")
+    if role not in LOGIN_ROLES:
+        raise UserError(f"role must be one of {', '.join(LOGIN_ROLES)}")
+    check_password(password)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserError(f"user {username!r} already exists")
+    region_id = None
+    staff = None
+    if staff_id is not None:
+        staff = session.get(Staff, staff_id)
+        if staff is None:
+            raise UserError(f"no staff record {staff_id}")
+        region_id = staff.region_id
+        organisation_id = organisation_id if organisation_id is not None else staff.organisation_id
+        display_name = display_name or staff.name
+    if region_code:
+        region = session.scalar(select(Region).where(Region.code == region_code))
+        if region is None:
+            raise UserError(f"no region with code {region_code!r}")
+        region_id = region.id
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        raise UserError(f"no organisation {organisation_id}")
+    _check_scope(role, region_id, staff_id, organisation_id)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        staff_id=staff_id,
+        organisation_id=organisation_id,
+        region_id=region_id,
+        active=True,
+        failed_logins=0,
+        session_version=1,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _check_scope(role: str, region_id, staff_id, organisation_id) -> None:
+    if role in ("supervisor", "grid_head") and region_id is None:
+        raise UserError(f"a {role} needs an area: --region CODE (a street or community) or --staff ID")
+    if role == "grid_worker" and region_id is None and staff_id is None:
+        raise UserError("a grid_worker needs --staff ID (their orders) or --region CODE (their grid)")
+    if role in ("property", "department") and organisation_id is None and staff_id is None:
+        raise UserError(f"a {role} account needs --organisation ID")
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    check_password(password)
+    user = find_user(session, username)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_version += 1
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    user = find_user(session, username)
+    user.active = active
+    user.session_version += 1
+    if active:
+        user.failed_logins = 0
+        user.locked_until = None
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.role, User.username)))
+
+
+def viewer_for(user: User) -> Viewer:
+    return Viewer(
+        role=user.role,
+        staff_id=user.staff_id,
+        organisation_id=user.organisation_id,
+        region_id=user.region_id,
+        name=user.display_name or user.username,
+        user_id=user.id,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Logging in, with a lockout after repeated failures.
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    outcome: str  # ok | unknown_user | bad_password | lockout (just locked) | locked | disabled
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def authenticate(
+    session: Session, username: str, password: str, policy: LoginPolicy, *, now: datetime | None = None
+) -> LoginResult:
+    """Check a login; counts failures and locks the account after `policy.max_failures` in a row.
+    A locked account is refused even with the right password until the lock expires."""
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.username == username).with_for_update()) if username else None
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return LoginResult(None, "unknown_user")
+    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(user, "locked")
+    if not check_password_hash(user.password_hash, password or ""):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= policy.max_failures:
+            user.locked_until = now + policy.lockout
+            user.failed_logins = 0
+            return LoginResult(user, "lockout")  # this failure locked it
+        return LoginResult(user, "bad_password")
+    if not user.active:
+        return LoginResult(user, "disabled")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return LoginResult(user, "ok")
+
+
+# ----------------------------------------------------------------------------------------------
+# Kiosk tokens.
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_kiosk_token(session: Session, label: str = "大屏") -> str:
+    """A new kiosk token; only its hash is stored, so the returned value is shown once."""
+    token = secrets.token_urlsafe(32)
+    session.add(KioskToken(token_sha256=_sha256(token), label=label[:64], created_at=utcnow()))
+    session.flush()
+    return token
+
+
+def kiosk_token_id(session: Session, token: str | None) -> int | None:
+    """The id of a valid (not revoked) kiosk token, or None."""
+    if not token or len(token) > 128:
+        return None
+    return session.scalar(
+        select(KioskToken.id).where(KioskToken.token_sha256 == _sha256(token), KioskToken.revoked_at.is_(None))
+    )
+
+
+def kiosk_token_active(session: Session, token_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count(KioskToken.id)).where(KioskToken.id == token_id, KioskToken.revoked_at.is_(None))
+        )
+    )
+
+
+def revoke_kiosk_tokens(session: Session, label: str | None = None) -> int:
+    """Revoke every active kiosk token (or those with this label); returns how many."""
+    stmt = select(KioskToken).where(KioskToken.revoked_at.is_(None))
+    if label is not None:
+        stmt = stmt.where(KioskToken.label == label)
+    tokens = list(session.scalars(stmt))
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
+
+
+# ----------------------------------------------------------------------------------------------
+# Demo accounts: one per role, so a new user can try every view of the demo district.
+
+DEMO_DEFAULT_PASSWORD = "gcc-demo-2026"  # documented; demo mode only (see demo_password)
+
+
+def demo_password(settings) -> str | None:
+    """The demo accounts' password, or None when none may be created (production mode without an
+    explicit GCC_DEMO_PASSWORD)."""
+    if settings.gcc_demo_password:
+        return settings.gcc_demo_password
+    return None if settings.gcc_production else DEMO_DEFAULT_PASSWORD
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    scope: str
+
+
+def create_demo_accounts(session: Session, password: str) -> list[DemoAccount]:
+    """admin, dispatcher, street and community supervisors, grid head, grid worker, property and
+    department accounts, tied to the first street / community / grid of the demo district."""
+    from data.models import GridTeam
+
+    def first(stmt):
+        return session.scalars(stmt.limit(1)).first()
+
+    street = first(select(Region).where(Region.level == "street").order_by(Region.code))
+    community = first(
+        select(Region).where(Region.level == "community", Region.parent_id == street.id).order_by(Region.code)
+    )
+    grid = first(select(Region).where(Region.level == "grid", Region.parent_id == community.id).order_by(Region.code))
+    team = session.get(GridTeam, grid.id) if grid else None
+    dispatcher = first(select(Staff).where(Staff.role == "dispatcher").order_by(Staff.id))
+    head = first(select(Staff).where(Staff.role == "grid_head", Staff.region_id == community.id))
+    company_id = session.scalar(
+        select(GridTeam.property_company_id)
+        .join(Region, Region.id == GridTeam.grid_id)
+        .where(Region.parent_id == community.id, GridTeam.property_company_id.is_not(None))
+        .limit(1)
+    ) or session.scalar(select(Organisation.id).where(Organisation.kind == "property_company").limit(1))
+    department_id = session.scalar(select(Organisation.id).where(Organisation.kind == "department").limit(1))
+    company = session.get(Organisation, company_id)
+    specs = [
+        ("admin", "admin", {}, "全区"),
+        ("dispatcher", "dispatcher", {"staff_id": dispatcher.id if dispatcher else None}, "全区"),
+        ("street", "supervisor", {"region_code": street.code}, street.name),
+        ("community", "supervisor", {"region_code": community.code}, community.name),
+        ("gridhead", "grid_head", {"staff_id": head.id} if head else {"region_code": community.code}, community.name),
+        ("worker", "grid_worker", {"staff_id": team.grid_worker_id}, grid.name),
+        ("property", "property", {"organisation_id": company_id}, company.name if company else ""),
+        ("department", "department", {"organisation_id": department_id}, "职能部门"),
+    ]
+    accounts = []
+    for username, role, scope, label in specs:
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            continue
+        create_user(session, username, password, role, display_name=f"演示{ROLE_LABELS[role]}", **scope)
+        accounts.append(DemoAccount(username, role, label))
+    return accounts
+
+
+def demo_login_note(accounts: list[DemoAccount], password: str) -> str:
+    lines = [f"demo accounts (password {password!r}; change it with `python app.py users set-password NAME`):"]
+    lines += [f"  {a.username:<11} {ROLE_LABELS[a.role]:<8} {a.scope}" for a in accounts]
+    return "\n".join(lines)
