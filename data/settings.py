@@ -73,6 +73,47 @@ class Settings(BaseSettings):
     gcc_audit_retention_days: int = Field(
         365, ge=183, le=36500, description="Audit rows older than this are pruned daily (at least 183 days = 6 months)."
     )
+    # Intake: API, Open311, photos and the phone pages (issue #5).
+    gcc_duplicate_radius_m: float = Field(
+        50.0, gt=0, le=5000, description="A new report this close (metres) to an open ticket of the same category "
+        "is suggested as its duplicate."
+    )
+    gcc_duplicate_hours: float = Field(
+        24.0, gt=0, le=720, description="... if that open ticket was reported less than this many hours before."
+    )
+    gcc_iot_alarm_categories: dict[str, str] = Field(
+        default_factory=lambda: {
+            "pm25": "0601",
+            "manhole_displaced": "0602",
+            "manhole_missing": "0302",
+            "high_altitude_throwing": "0501",
+            "fire_lane_blocked": "0502",
+        },
+        description="JSON object mapping an IoT alarm type, or `device_id/alarm_type` for one device, to a "
+        'category code, e.g. {"pm25": "0601", "M-17/pm25": "0102"}.',
+    )
+    gcc_iot_repeat_minutes: int = Field(
+        60, ge=1, le=10080, description="An alarm of the same device and type less than this many minutes after the "
+        "previous one updates that alarm's open ticket instead of opening a new one."
+    )
+    gcc_report_limit_per_client: int = Field(
+        20, ge=1, le=100000, description="Anonymous submissions (the /report page, ratings) one client address may "
+        "make per GCC_REPORT_LIMIT_WINDOW_SECONDS."
+    )
+    gcc_report_limit_global: int = Field(
+        600, ge=1, le=10000000, description="Anonymous submissions all clients together may make per window."
+    )
+    gcc_report_limit_window_seconds: int = Field(
+        3600, ge=1, le=86400, description="Window of the anonymous submission limits, in seconds."
+    )
+    gcc_photo_max_mb: float = Field(10.0, gt=0, le=50, description="Largest accepted photo upload, in MB.")
+    gcc_photo_max_pixels: int = Field(
+        40_000_000, ge=10_000, le=80_000_000, description="Largest accepted photo in pixels (width x height); "
+        "bigger images are refused before they are decoded (decompression bombs)."
+    )
+    gcc_photos_per_ticket: int = Field(
+        9, ge=1, le=9, description="Photos one report (and one handling feedback) may carry."
+    )
 
     @field_validator("gcc_timezone")
     @classmethod

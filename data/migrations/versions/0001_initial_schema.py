@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:17:48.769986
+Create Date: 2026-11-23 13:17:27.650918
 """
 
 from alembic import op
@@ -95,6 +95,21 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('day')
     )
+    op.create_table('idempotency_records',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('scope', sa.String(length=64), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('operation', sa.String(length=32), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('scope', 'key', name='uq_idempotency_scope_key')
+    )
+    with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_records_created_at'), ['created_at'], unique=False)
+
     op.create_table('job_status',
     sa.Column('job_id', sa.String(length=64), nullable=False),
     sa.Column('last_started_at', data.clock.UTCDateTime(), nullable=True),
@@ -123,6 +138,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
+    op.create_table('rate_counters',
+    sa.Column('bucket', sa.String(length=128), nullable=False),
+    sa.Column('window_start', sa.BigInteger(), nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('bucket', 'window_start')
+    )
+    with op.batch_alter_table('rate_counters', schema=None) as batch_op:
+        batch_op.create_index('ix_rate_counters_window', ['window_start'], unique=False)
+
     op.create_table('regions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('level', sa.String(length=16), nullable=False),
@@ -144,6 +168,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_regions_level', ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_regions_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('api_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('region_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', data.clock.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key_hash'),
+    sa.UniqueConstraint('name')
+    )
     op.create_table('boundaries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('region_id', sa.Integer(), nullable=False),
@@ -308,6 +348,30 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
+    op.create_table('duplicate_suggestions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('original_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('distance_m', sa.Float(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['original_id'], ['tickets.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('ticket_id', 'original_id', name='uq_duplicate_suggestion')
+    )
+    with op.batch_alter_table('duplicate_suggestions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_duplicate_suggestions_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('iot_alarm_states',
+    sa.Column('device_id', sa.String(length=64), nullable=False),
+    sa.Column('alarm_type', sa.String(length=64), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('first_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('last_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('alarms', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('device_id', 'alarm_type')
+    )
     op.create_table('ratings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -343,6 +407,22 @@ def upgrade() -> None:
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_events_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('uploaded_photos',
+    sa.Column('ref', sa.String(length=128), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=32), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('ref')
+    )
+    with op.batch_alter_table('uploaded_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_uploaded_photos_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('escalations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -367,6 +447,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalations_ticket_id'))
 
     op.drop_table('escalations')
+    with op.batch_alter_table('uploaded_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_uploaded_photos_ticket_id'))
+
+    op.drop_table('uploaded_photos')
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_events_ticket_id'))
 
@@ -376,6 +460,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ratings_at'))
 
     op.drop_table('ratings')
+    op.drop_table('iot_alarm_states')
+    with op.batch_alter_table('duplicate_suggestions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_duplicate_suggestions_ticket_id'))
+
+    op.drop_table('duplicate_suggestions')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_response_due')
@@ -414,14 +503,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_boundaries_region_id'))
 
     op.drop_table('boundaries')
+    op.drop_table('api_keys')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_parent_id'))
         batch_op.drop_index('ix_regions_level')
 
     op.drop_table('regions')
+    with op.batch_alter_table('rate_counters', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_counters_window')
+
+    op.drop_table('rate_counters')
     op.drop_table('organisations')
     op.drop_table('kiosk_tokens')
     op.drop_table('job_status')
+    with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_records_created_at'))
+
+    op.drop_table('idempotency_records')
     op.drop_table('holidays')
     op.drop_table('grid_stats')
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
