@@ -136,6 +136,20 @@ def test_tolerance_is_a_parameter(index):
     assert one(index, lon, lat, tolerance_m=0).match == Match.UNASSIGNED
 
 
+@pytest.mark.parametrize("near_m", [5.0, 100.0])
+@pytest.mark.parametrize("metres, tolerance", [(20, 30), (120, 150), (90, 100), (1500, 2000)])
+def test_tolerance_beyond_the_far_cell_shortcut(squares, near_m, metres, tolerance):
+    # Cells farther than near_m from every grid answer "unassigned" only while the tolerance
+    # is within near_m; a larger tolerance must still find the grid.
+    index = GridIndex(*squares, near_m=near_m)
+    lat = LAT0 + 1.5 * STEP
+    r = one(index, LON0 + 2 * STEP + east(metres, lat), lat, tolerance_m=tolerance)
+    assert (r.code, r.match) == ("C", Match.NEAREST)
+    assert r.distance_m == pytest.approx(metres, abs=0.05)
+    r = one(index, LON0 + 2 * STEP + east(metres + 20, lat), lat, tolerance_m=metres + 10)
+    assert r.match == Match.UNASSIGNED
+
+
 @pytest.mark.parametrize("lon, lat", [(math.nan, LAT0), (LON0, math.nan), (math.inf, LAT0),
                                       (LON0, -math.inf), (math.nan, math.nan)])
 def test_non_finite_is_unassigned(index, lon, lat):
