@@ -6,12 +6,13 @@ points per second (bulk backfills, imports) or one ticket in microseconds (intak
 How it is fast and still exact
 ------------------------------
 A uniform lookup table of small cells covers the grids.  At build time every cell that any
-polygon boundary passes through (conservatively, with a safety margin) is marked "boundary";
+polygon boundary passes through (conservatively, with a safety margin) is marked "border";
 every other cell lies entirely inside the same set of polygons, which is found once per run of
-unmarked cells in a row.  A point in a cell that lies inside exactly one grid is answered by one
-array lookup.  Points in boundary cells, in cells covered by overlapping grids, or outside the
-table go through an ``STRtree`` query with exact predicates, and points in no grid go to a
-nearest-grid search within a tolerance measured in metres.
+unmarked cells in a row.  A point in a cell inside exactly one grid is answered by one array
+read.  A point in a border cell (or where grids overlap) is tested exactly (``intersects_xy``)
+against that cell's few candidate grids, kept in compact arrays so no Python geometry objects
+are made; a point in no grid goes to a nearest-grid search within a tolerance in metres, except
+in cells known to be farther than ``near_m`` from every grid.
 
 Rules (deterministic, independent of input order)
 -------------------------------------------------
