@@ -325,3 +325,29 @@ def test_junk_coordinates_far_away_are_cheap_and_unassigned(index):
     lat = np.array([LAT0 + 0.005, 89.9999, -89.99, 90.0, 89.9999])
     got = index.assign(lon, lat)
     assert got.codes.tolist() == ["B", None, None, None, None]
+
+
+def test_overlapping_holed_random_grids_agree_with_brute_force():
+    # Not a tiling: random discs and rings that overlap each other, plus an island pair.
+    rng = np.random.default_rng(5)
+    centres = rng.uniform([LON0, LAT0], [LON0 + 0.05, LAT0 + 0.04], (25, 2))
+    radii = rng.uniform(0.002, 0.012, 25)
+    polys = [shapely.Point(c).buffer(r, 16) for c, r in zip(centres, radii, strict=True)]
+    for i in range(0, 25, 4):  # some rings with holes
+        polys[i] = polys[i].difference(shapely.Point(centres[i]).buffer(radii[i] / 2, 8))
+    polys[1] = MultiPolygon([polys[1], box(LON0 + 0.06, LAT0, LON0 + 0.065, LAT0 + 0.005)])
+    polys = np.array(polys, dtype=object)
+    codes = [f"G{i:02d}" for i in rng.permutation(25)]
+    index = GridIndex(codes, polys, cells_per_grid=50)
+    lon = rng.uniform(LON0 - 0.01, LON0 + 0.07, 400)
+    lat = rng.uniform(LAT0 - 0.01, LAT0 + 0.05, 400)
+    vertices = shapely.get_coordinates(polys)[::11]
+    lon, lat = np.concatenate([lon, vertices[:, 0]]), np.concatenate([lat, vertices[:, 1]])
+    got = index.assign(lon, lat)
+    local = to_metres(polys)
+    kinds = set()
+    for i in range(len(lon)):
+        want = reference(codes, polys, local, lon[i], lat[i])
+        assert (got.codes[i], Match(got.match[i])) == want, (lon[i], lat[i])
+        kinds.add(want[1])
+    assert {Match.INSIDE, Match.OVERLAP, Match.NEAREST, Match.UNASSIGNED} <= kinds
