@@ -6,7 +6,7 @@ import dash
 from dash import html
 from flask import Flask
 
-from dashboard import health, viewer
+from dashboard import auth, health, viewer
 from data.db import Database
 from data.settings import Settings
 
@@ -30,4 +30,5 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
         [html.H1("网格治理指挥中心"), html.P("大屏即将上线。健康检查：/healthz")],
         style={"fontFamily": "Noto Sans CJK SC, sans-serif", "padding": "2rem"},
     )
+    auth.protect(app)  # the guard before every page, callback and route; CSP and security headers
     return app

@@ -35,8 +35,15 @@ def install(server: Flask, resolver: Resolver | None = None) -> None:
     @server.before_request
     def _resolve_viewer():
         # The audit log records the client address of whatever this request changes.
-        audit.client_address.set(client_address())
+        g.gcc_client_token = audit.client_address.set(client_address())
         g.viewer = server.config["GCC_VIEWER_RESOLVER"]()
+
+    @server.teardown_request
+    def _forget_client(_exc):
+        # The worker thread serves other requests (and nothing else) next: leave no address behind.
+        token = g.pop("gcc_client_token", None)
+        if token is not None:
+            audit.client_address.reset(token)
 
 
 def client_address() -> str:

@@ -34,21 +34,52 @@ ROLES = (
 )
 
 # What each role may do, by permission name. One table, read by the web layer and the tests.
+# Pages: "desk" is the dispatcher's ticket desk, "drilldown" the street/community/grid pages
+# (the kiosk has "regions" for the map's polygons but no drill-down); dashboard.auth.permissions
+# maps every route, page and callback to one of these names.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        {"aggregates", "tickets", "ticket_actions", "regions", "profile", "unmask", "users", "audit", "export"}
+        {
+            "aggregates",
+            "tickets",
+            "ticket_actions",
+            "regions",
+            "profile",
+            "unmask",
+            "users",
+            "audit",
+            "export",
+            "desk",
+            "drilldown",
+        }
     ),
-    "dispatcher": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "export"}),
-    "supervisor": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "unmask", "export"}),
-    "grid_worker": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile"}),
-    "grid_head": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile"}),
+    "dispatcher": frozenset(
+        {"aggregates", "tickets", "ticket_actions", "regions", "profile", "export", "desk", "drilldown"}
+    ),
+    "supervisor": frozenset(
+        {"aggregates", "tickets", "ticket_actions", "regions", "profile", "unmask", "export", "desk", "drilldown"}
+    ),
+    "grid_worker": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "drilldown"}),
+    "grid_head": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "drilldown"}),
     "property": frozenset({"tickets", "ticket_actions"}),
     "department": frozenset({"tickets", "ticket_actions"}),
     "kiosk": frozenset({"aggregates", "regions"}),
     "resident": frozenset({"own_ticket"}),
     "anonymous": frozenset(),
     "system": frozenset(
-        {"aggregates", "tickets", "ticket_actions", "regions", "profile", "unmask", "users", "audit", "export"}
+        {
+            "aggregates",
+            "tickets",
+            "ticket_actions",
+            "regions",
+            "profile",
+            "unmask",
+            "users",
+            "audit",
+            "export",
+            "desk",
+            "drilldown",
+        }
     ),
 }
 

@@ -113,6 +113,13 @@ def simulate(db: Database, settings: Settings) -> dict:
     return step(db, settings)
 
 
+def prune_audit(db: Database, settings: Settings) -> dict:
+    from data import audit
+
+    with db.session() as session:
+        return {"removed": audit.prune(session, settings.gcc_audit_retention_days)}
+
+
 def jobs_for(settings: Settings, *, simulate_demo: bool = False) -> list[Job]:
     """The job table. `simulate_demo` adds the demo simulator (serve mode on demo data)."""
     jobs = [
@@ -121,6 +128,8 @@ def jobs_for(settings: Settings, *, simulate_demo: bool = False) -> list[Job]:
         # Windows slide with no ticket changing; also right after midnight for "today".
         Job("refresh_windows", refresh_windows, "interval", {"minutes": settings.gcc_full_refresh_minutes}, 300),
         Job("refresh_windows_midnight", refresh_windows, "cron", {"hour": 0, "minute": 0, "second": 5}, 3600),
+        # Audit rows past the retention period (GCC_AUDIT_RETENTION_DAYS, at least 6 months).
+        Job("prune_audit", prune_audit, "cron", {"hour": 3, "minute": 30}, 3600),
     ]
     if simulate_demo:
         jobs.append(Job("simulate", simulate, "interval", {"seconds": settings.gcc_simulate_seconds}, 10))

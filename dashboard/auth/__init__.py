@@ -39,7 +39,8 @@ def identity(server: Flask):
 
 
 def protect(app) -> None:
-    from dashboard.auth import guard, headers
+    from dashboard.auth import guard, headers, unmask
 
+    app.server.register_blueprint(unmask.blueprint)
     guard.install(app)
     headers.install(app)

@@ -45,11 +45,19 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def login_page(status: int = 200, *, error: str | None = None, username: str = "", next_url: str | None = None):
+def login_page(
+    status: int = 200,
+    *,
+    error: str | None = None,
+    username: str = "",
+    next_url: str | None = None,
+    reason: str | None = None,
+):
     return (
         render_template(
             "auth/login.html",
             error=error,
+            reason=reason,
             username=username,
             next_url=safe_next(next_url) or "",
             csrf_token=csrf.csrf_token(),
