@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from time import perf_counter
 
 from data import aggregates, escalation
-from data.clock import utcnow
+from data.clock import utcnow, zone
 from data.db import Database
 from data.models import JobStatus
 from data.settings import Settings
@@ -35,6 +37,7 @@ class LeaderLock:
         self._held = False
         self._conn = None
         self._file_lock = None
+        self._mutex = threading.Lock()
         if db.is_sqlite:
             from filelock import FileLock
 
@@ -46,6 +49,17 @@ class LeaderLock:
         return self._held
 
     def acquire(self) -> bool:
+        # Jobs run on several scheduler threads at once: without this lock two threads could each
+        # open a session, one win the advisory lock and the other overwrite `_held` with False,
+        # leaving a lock nobody uses (seen in tests/test_scheduler.py on PostgreSQL).
+        with self._mutex:
+            was = self._held
+            held = self._acquire()
+            if held != was:
+                log.info("scheduler leadership %s (pid %s)", "taken" if held else "lost", os.getpid())
+            return held
+
+    def _acquire(self) -> bool:
         if self._held:
             if self._conn is not None and self._conn.closed:
                 self._held = False  # the session holding the advisory lock is gone
@@ -61,8 +75,11 @@ class LeaderLock:
                 self._held = False
             return self._held
         if self._conn is None or self._conn.closed:
-            self._conn = self.db.engine.raw_connection()
-            self._conn.autocommit = True  # the advisory lock lives with the session, not a txn
+            # A connection of its own, outside the pool: the advisory lock lives as long as it.
+            fairy = self.db.engine.raw_connection()
+            self._conn = fairy.dbapi_connection
+            fairy.detach()
+            self._conn.autocommit = True
         cur = self._conn.cursor()
         cur.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,))
         self._held = bool(cur.fetchone()[0])
@@ -70,6 +87,10 @@ class LeaderLock:
         return self._held
 
     def release(self) -> None:
+        with self._mutex:
+            self._release()
+
+    def _release(self) -> None:
         if not self._held:
             return
         if self._file_lock is not None:
@@ -193,7 +214,9 @@ def start_scheduler(db: Database, settings: Settings, *, simulate_demo: bool = F
         timezone=settings.gcc_timezone,
         job_defaults={"coalesce": True, "max_instances": 1},
     )
+    started = datetime.now(zone(settings.gcc_timezone))
     for job in jobs_for(settings, simulate_demo=simulate_demo):
+        first = {"next_run_time": started} if job.trigger == "interval" else {}  # run at start too
         scheduler.add_job(
             run_job,
             job.trigger,
@@ -203,6 +226,7 @@ def start_scheduler(db: Database, settings: Settings, *, simulate_demo: bool = F
             name=job.id,
             replace_existing=True,
             misfire_grace_time=job.misfire_grace_time,
+            **first,
             **job.trigger_args,
         )
     if blocking:

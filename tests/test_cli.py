@@ -1,0 +1,81 @@
+"""The command line as a user meets it: help, clear errors, the demo, jobs --once, /healthz."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, env=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_help_lists_commands():
+    out = run("--help")
+    assert out.returncode == 0
+    for name in ("serve", "scheduler", "demo", "jobs"):
+        assert name in out.stdout
+
+
+def test_invalid_setting_is_a_clear_error_not_a_traceback(tmp_path):
+    out = run("jobs", "--once", env={"GCC_INSTANCE_DIR": str(tmp_path), "GCC_SWEEP_SECONDS": "soon"})
+    assert out.returncode == 2
+    assert "GCC_SWEEP_SECONDS" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_demo_arguments_are_refused(tmp_path):
+    out = run("demo", "--grids", "2", env={"GCC_INSTANCE_DIR": str(tmp_path)})
+    assert out.returncode == 2 and "--grids" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def demo_instance(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("cli")
+    env = {"GCC_INSTANCE_DIR": str(instance)}
+    env.pop("DATABASE_URL", None)
+    out = run("demo", "--grids", "24", "--days", "20", "--seed", "3", env=env)
+    assert out.returncode == 0, out.stderr
+    return env, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_demo_writes_a_district_and_refuses_a_second_time(demo_instance):
+    env, stats = demo_instance
+    assert stats["grids"] == 24 and stats["tickets"] > 500
+    again = run("demo", "--grids", "24", env=env)
+    assert again.returncode == 1 and "empty database" in again.stderr
+
+
+def test_jobs_once_reports_each_job(demo_instance):
+    env, _ = demo_instance
+    out = run("jobs", "--once", env=env)
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: json.loads(line.split(None, 1)[1]) for line in out.stdout.strip().splitlines()}
+    assert set(lines) >= {"sweep_deadlines", "refresh_aggregates", "refresh_windows"}
+    assert "escalated_to_community" in lines["sweep_deadlines"]
+
+
+def test_healthz_reports_database_schema_and_jobs(demo_instance):
+    from dashboard.server import create_app
+    from data.db import Database
+    from data.settings import load_settings
+
+    env, _ = demo_instance
+    settings = load_settings(gcc_instance_dir=Path(env["GCC_INSTANCE_DIR"]))
+    db = Database(settings.resolved_database_url)
+    app = create_app(settings, db)
+    body = app.server.test_client().get("/healthz").get_json()
+    assert body["database"]["reachable"] is True
+    assert body["schema_version"] == "0001"
+    assert body["jobs"]["sweep_deadlines"]["ok"] is True

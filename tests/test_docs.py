@@ -1,0 +1,41 @@
+"""The README stays true: its two commands, CI running the same test command, every setting."""
+
+import re
+from pathlib import Path
+
+from data.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def first_code_block() -> list[str]:
+    block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_first_screen_has_exactly_two_commands():
+    head = README[: README.index("---")]
+    assert head.count("```bash") == 1
+    run, test = first_code_block()
+    assert run.endswith("python app.py")
+    assert "pytest" in test
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert first_code_block()[1] in ci.splitlines()
+
+
+def test_every_setting_is_documented():
+    for name in Settings.model_fields:
+        assert f"`{name.upper()}`" in README, f"{name.upper()} is missing from the README's settings table"
+
+
+def test_every_command_is_documented():
+    import app
+
+    parser = app.build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name in commands:
+        assert re.search(rf"`{re.escape(name)}[ `]", README), f"command {name} is missing from the README"
