@@ -26,7 +26,7 @@ def start_scheduler(db, instance_dir, log_path):
         "GCC_SWEEP_SECONDS": "5",
         "GCC_AGGREGATE_SECONDS": "5",
     }
-    log = open(log_path, "w")  # noqa: SIM115 - lives as long as the process
+    log = open(log_path, "w")
     return subprocess.Popen([sys.executable, "app.py", "scheduler"], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
