@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from bench_assign import ROOT, machine, update_section
+from sqlalchemy import create_engine, func, select, text
 
-from bench_assign import ROOT, machine, update_section  # noqa: E402
-from data import aggregates, escalation, workflow  # noqa: E402
-from data.access import Viewer  # noqa: E402
-from data.db import Database, upgrade_schema  # noqa: E402
-from data.demo import generate  # noqa: E402
-from data.models import Staff, Ticket, TicketEvent  # noqa: E402
-from data.settings import load_settings  # noqa: E402
+from data import aggregates, escalation, workflow
+from data.access import Viewer
+from data.db import Database, upgrade_schema
+from data.demo import generate
+from data.models import Staff, Ticket, TicketEvent
+from data.settings import load_settings
 
 SECTION = "core"
 
