@@ -22,7 +22,7 @@ def cases(db, district):
     g = district.grid_ids[0]
     with db.session() as s:
         s.get(GridTeam, g).property_company_id = None
-        a, b, c, d, e, f = (new_ticket(s, g, "漏水", at=T0) for _ in range(6))
+        a, b, c, d, _e, f = (new_ticket(s, g, "漏水", at=T0) for _ in range(6))
         run_loop(s, a.id, T0, rating="satisfied")
         run_loop(s, b.id, T0, handle_after=50, close_after=None)
         workflow.apply(s, DESK, b.id, "send_back", note="返工", at=T0 + 55 * H)

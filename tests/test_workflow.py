@@ -1,5 +1,6 @@
 """The closed loop as a state machine: each transition, its roles, refusals that change nothing."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def test_full_loop_writes_one_event_per_step(db, district):
             "rate",
         ]
         chain = events(s, t.id)
-        for before, after in zip(chain, chain[1:], strict=False):
+        for before, after in itertools.pairwise(chain):
             assert after.from_status == before.to_status  # the history is a connected path
         assert t.closed_at - t.dispatched_at == timedelta(hours=6)
         assert s.scalar(select(func.count(Rating.id))) == 1

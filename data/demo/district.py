@@ -105,7 +105,8 @@ def write_district(session: Session, district: District, rng: np.random.Generato
         world.property_of[grid_id] = company.id if company else None
         centre = g.polygon.representative_point()
         for _ in range(int(rng.integers(1, 4))):
-            name = f"{ESTATE_PREFIXES[int(rng.integers(len(ESTATE_PREFIXES)))]}{ESTATE_SUFFIXES[int(rng.integers(len(ESTATE_SUFFIXES)))]}"
+            prefix = ESTATE_PREFIXES[int(rng.integers(len(ESTATE_PREFIXES)))]
+            name = prefix + ESTATE_SUFFIXES[int(rng.integers(len(ESTATE_SUFFIXES)))]
             estates.append(
                 dict(
                     grid_id=grid_id,
@@ -152,7 +153,7 @@ def _roll_up_profiles(session: Session, district: District, ids: dict[str, int])
     for level in (district.communities, district.streets, [district]):
         for r in level:
             region = session.get(Region, ids[r.code])
-            children = [c for c in session.query(Region).filter(Region.parent_id == region.id)]
+            children = session.query(Region).filter(Region.parent_id == region.id).all()
             for f in fields:
                 setattr(region, f, sum(getattr(c, f) for c in children))
 

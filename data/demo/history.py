@@ -435,6 +435,7 @@ def _write(session: Session, bulk: Bulk) -> None:
         for table in ("tickets", "ticket_events", "escalations", "ratings"):
             session.execute(
                 text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
                 )
             )
