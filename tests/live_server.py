@@ -69,7 +69,7 @@ def start(instance_dir: Path, *, grids: int = 30, days: int = 30, env: dict | No
     )
     port = free_port()
     log_path = instance_dir / "server.log"
-    log = open(log_path, "w")  # noqa: SIM115 - kept open for the subprocess's lifetime
+    log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "app.py", "serve", "--port", str(port)],
         cwd=ROOT,
