@@ -6,7 +6,7 @@ import dash
 from dash import html
 from flask import Flask
 
-from dashboard import auth, health, viewer
+from dashboard import api, auth, health, phone, viewer
 from data.db import Database
 from data.settings import Settings
 
@@ -18,6 +18,8 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
     server.extensions["gcc_settings"] = settings
     viewer.install(server)
     server.register_blueprint(health.blueprint)
+    api.register(server)  # /api/v1, /open311/v2, /photos (issue #5)
+    phone.register(server)  # /report, /my, /t/<token> (issue #5)
     app = dash.Dash(
         __name__,
         server=server,

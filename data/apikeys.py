@@ -25,6 +25,7 @@ from data.models import Region
 
 KEY_ROLES = ("resident", "dispatcher", "system")
 PREFIX = "gcc_"
+TOUCH_EVERY = timedelta(minutes=10)
 
 
 class ApiKeyError(Exception):
@@ -40,6 +41,7 @@ class ApiClient:
     role: str
     source: str
     region_id: int | None
+    stale: bool = False  # last use recorded long ago: record this one (apikeys.touch)
 
     @property
     def viewer(self) -> Viewer:
@@ -111,12 +113,12 @@ def authenticate(session: Session, key: str) -> ApiClient | None:
     row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
     if row is None or row.revoked_at is not None:
         return None
-    return ApiClient(row.id, row.name, row.role, row.source, row.region_id)
+    stale = row.last_used_at is None or utcnow() - row.last_used_at > TOUCH_EVERY
+    return ApiClient(row.id, row.name, row.role, row.source, row.region_id, stale)
 
 
-def touch(session: Session, client_id: int, *, every: timedelta = timedelta(minutes=10)) -> None:
-    """Record that a key was used (at most once per `every`, to keep reads free of writes)."""
+def touch(session: Session, client_id: int) -> None:
+    """Record that a key was used (callers do it at most every TOUCH_EVERY: reads stay reads)."""
     row = session.get(ApiKey, client_id)
-    now = utcnow()
-    if row is not None and (row.last_used_at is None or now - row.last_used_at > every):
-        row.last_used_at = now
+    if row is not None:
+        row.last_used_at = utcnow()

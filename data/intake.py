@@ -45,11 +45,18 @@ class Report(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, title="Report")
 
     category: str | None = Field(
-        None, pattern=r"^[0-9A-Za-z_.-]{1,32}$", description="Sub-category (小类) code: see GET /api/v1/categories."
+        None,
+        pattern=r"^[0-9A-Za-z_.-]{1,32}$",
+        description="Sub-category (小类) code: see GET /api/v1/categories.",
+        examples=["0101"],
     )
     description: str = Field("", max_length=2000, pattern=TEXT, description="What is wrong, in the reporter's words.")
-    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False, description="Longitude in `coord_system`.")
-    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False, description="Latitude in `coord_system`.")
+    lon: float | None = Field(
+        None, ge=-180, le=180, allow_inf_nan=False, description="Longitude in `coord_system`.", examples=[115.41]
+    )
+    lat: float | None = Field(
+        None, ge=-90, le=90, allow_inf_nan=False, description="Latitude in `coord_system`.", examples=[25.96]
+    )
     coord_system: Literal["wgs84", "gcj02", "bd09"] = Field(
         "wgs84", description="wgs84 (GPS), gcj02 (AMap/Tencent/WeChat), bd09 (Baidu); stored as WGS84."
     )

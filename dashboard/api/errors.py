@@ -1,0 +1,148 @@
+"""Every refusal of the intake routes is JSON: `{"error": code, "detail": ...}` with a 4xx status
+(issue #5). Exceptions of the data layer map to statuses here, in one table."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from data.access import AccessDenied
+from data.apikeys import ApiKeyError
+from data.idempotency import BadIdempotencyKey, IdempotencyConflict
+from data.intake import IntakeError
+from data.photos import PhotoError
+from data.workflow import WorkflowError
+
+log = logging.getLogger(__name__)
+
+# Paths whose errors (also Flask's own 404/405/413) are answered in JSON.
+JSON_PREFIXES = ("/api/v1/", "/open311/v2/", "/photos/", "/report", "/my", "/t/")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, detail, headers: dict | None = None):
+        super().__init__(str(detail))
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
+
+
+def error_response(status: int, code: str, detail, headers: dict | None = None):
+    response = jsonify({"error": code, "detail": detail})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def validation_detail(exc: ValidationError) -> list[dict]:
+    """Pydantic's errors without the echoed input (which may be huge or personal)."""
+    return [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def to_response(exc: Exception):
+    """The JSON response for a known exception, or None."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.detail, exc.headers)
+    if isinstance(exc, ValidationError):
+        return error_response(422, "invalid_request", validation_detail(exc))
+    if isinstance(exc, IntakeError | PhotoError):
+        return error_response(exc.status, exc.code, str(exc))
+    if isinstance(exc, IdempotencyConflict):
+        return error_response(422, "idempotency_key_reused", str(exc))
+    if isinstance(exc, BadIdempotencyKey):
+        return error_response(400, "bad_idempotency_key", str(exc))
+    if isinstance(exc, WorkflowError):
+        status = 409 if exc.code in ("invalid_state", "max_escalation", "not_unsatisfied") else 422
+        return error_response(status, exc.code, str(exc))
+    if isinstance(exc, AccessDenied):
+        # An outsider must not learn which tickets exist: not visible is "not found".
+        return error_response(404, "not_found", "no such ticket, or not visible to this client")
+    if isinstance(exc, ApiKeyError):
+        return error_response(422, "invalid_request", str(exc))
+    if isinstance(exc, HTTPException):
+        status = exc.code or 400
+        headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
+        return error_response(status, HTTP_CODES.get(status, "http_error"), exc.description or exc.name, headers)
+    return None
+
+
+def install(server) -> None:
+    """JSON errors for the intake's paths, app-wide (Flask's routing 404/405 never reach a
+    blueprint's handlers). Other paths keep whatever the app answers by default."""
+
+    def _handle(exc: Exception):
+        if not request.path.startswith(JSON_PREFIXES):
+            if isinstance(exc, HTTPException):
+                return exc
+            raise exc
+        response = to_response(exc)
+        if response is None:
+            log.exception("intake route failed: %s %s", request.method, request.path)
+            return error_response(500, "internal_error", "an internal error; it has been logged")
+        return response
+
+    own_paths_only(server)
+    server.register_error_handler(HTTPException, _handle)
+    for kind in (
+        ApiError,
+        ValidationError,
+        IntakeError,
+        PhotoError,
+        IdempotencyConflict,
+        BadIdempotencyKey,
+        WorkflowError,
+        AccessDenied,
+        ApiKeyError,
+    ):
+        server.register_error_handler(kind, _handle)
+
+
+OWN_PATHS = {"/api/v1/": "api_v1", "/open311/v2/": "open311", "/photos/": "photos"}
+
+
+def own_paths_only(server) -> None:
+    """Paths under the intake's prefixes are answered by the intake's routes only: an unknown one
+    is a JSON 404 (405 with the right Allow when the path exists for other methods), instead of
+    falling through to the Dash app's catch-all page."""
+    from werkzeug.routing import Map
+
+    maps: dict = {}
+
+    @server.before_request
+    def _own_paths_only():
+        prefix = next((p for p in OWN_PATHS if request.path.startswith(p)), None)
+        if prefix is None:
+            return None
+        rule = request.url_rule
+        if request.method != "OPTIONS" and rule is not None and rule.endpoint.split(".")[0] == OWN_PATHS[prefix]:
+            return None
+        if "map" not in maps:
+            own = set(OWN_PATHS.values())
+            maps["map"] = Map([r.empty() for r in server.url_map.iter_rules() if r.endpoint.split(".")[0] in own])
+        allowed = maps["map"].bind("localhost").allowed_methods(request.path)
+        if allowed and request.method == "OPTIONS":
+            # Flask's automatic answer would also list the Dash catch-all's methods.
+            return "", 204, {"Allow": ", ".join(allowed)}
+        if allowed:
+            return error_response(
+                405, "method_not_allowed", f"{request.method} is not allowed here", {"Allow": ", ".join(allowed)}
+            )
+        return error_response(404, "not_found", f"no such resource: {request.path[:200]}")

@@ -1,0 +1,388 @@
+"""What the API answers: pydantic models (they write the OpenAPI document's response schemas) and
+the functions that fill them from tickets for one viewer — masked personal data unless the viewer
+may unmask, no staff names or notes in the public (resident) view."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data import duplicates, workflow
+from data.access import Viewer
+from data.clock import UTC
+from data.demo.reference import SOURCE_LABELS
+from data.masking import mask_name, mask_phone
+from data.models import OPEN_STATUSES, RATINGS, Category, Region, Ticket, TicketEvent
+
+ACTION_LABELS = {"report": "上报", **{a: t.label for a, t in workflow.TRANSITIONS.items()}}
+STATUSES = tuple(workflow.STATUS_LABELS)
+_ONE_STATUS = "(" + "|".join(STATUSES) + ")"
+MAX_ID = 2**63 - 1
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(Out):
+    """Every 4xx answer."""
+
+    error: str = Field(description="Machine-readable code, e.g. invalid_request, api_key_required.")
+    detail: Any = Field(description="What is wrong: a sentence, or a list of field errors.")
+
+
+class CategoryOut(Out):
+    code: str
+    name: str
+    group_code: str
+    group_name: str
+    kind: str = Field(description="component (部件) or event (事件)")
+    property_matter: bool
+    response_hours: float
+    handling_hours: float
+
+
+class RegionOut(Out):
+    id: int
+    code: str
+    name: str
+
+
+class PhotoOut(Out):
+    ref: str
+    url: str
+    thumb_url: str
+
+
+class EventOut(Out):
+    id: int
+    at: datetime
+    action: str
+    action_label: str
+    from_status: str | None
+    to_status: str | None
+    actor_role: str
+    actor_name: str | None
+    note: str | None
+    photos: list[PhotoOut]
+
+
+class DuplicateOut(Out):
+    ticket_id: int
+    distance_m: float
+
+
+class TicketOut(Out):
+    id: int
+    status: str
+    status_label: str
+    open: bool
+    source: str
+    source_label: str
+    category: CategoryOut
+    priority: int
+    description: str
+    address: str | None
+    lon: float | None
+    lat: float | None
+    location_match: str
+    grid: RegionOut | None
+    community: RegionOut | None
+    street: RegionOut | None
+    reporter_name: str | None = Field(description="Masked (张*) unless the client may unmask.")
+    reporter_phone: str | None = Field(description="Masked (138****5678) unless the client may unmask.")
+    photos: list[PhotoOut]
+    assignee_staff_id: int | None
+    assignee_org_id: int | None
+    escalation_level: int
+    overdue: bool
+    rework_count: int
+    duplicate_of: int | None
+    duplicate_candidates: list[DuplicateOut]
+    rating: str | None
+    created_at: datetime
+    updated_at: datetime
+    accepted_at: datetime | None
+    dispatched_at: datetime | None
+    responded_at: datetime | None
+    handled_at: datetime | None
+    closed_at: datetime | None
+    response_due_at: datetime | None
+    handle_due_at: datetime | None
+    allowed_actions: list[str] = Field(description="Actions this client may perform now.")
+
+
+class TicketDetailOut(TicketOut):
+    history: list[EventOut]
+
+
+class TicketPageOut(Out):
+    items: list[TicketOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class TimelineOut(Out):
+    at: datetime
+    action: str
+    label: str
+    status: str | None
+    status_label: str | None
+    photos: list[PhotoOut]
+
+
+class PublicStatusOut(Out):
+    """A ticket as its reporter sees it (the /t/<token> page): no staff names, no notes."""
+
+    ticket_id: int
+    token: str
+    status: str
+    status_label: str
+    open: bool
+    category: str
+    group: str
+    description: str
+    address: str | None
+    created_at: datetime
+    updated_at: datetime
+    expected_at: datetime | None = Field(description="The handling deadline, once dispatched.")
+    photos: list[PhotoOut]
+    timeline: list[TimelineOut]
+    rating: str | None
+    rating_label: str | None
+    can_rate: bool
+    can_reopen: bool
+
+
+class SubmittedOut(Out):
+    ticket_id: int
+    token: str = Field(description="The ticket's public token: keep it to follow and rate the ticket.")
+    status_url: str = Field(description="The public status page (/t/<token>).")
+    created: bool = Field(description="False when an IoT alarm was added to its open ticket, or on a replay.")
+    repeat_alarm: bool
+    replayed: bool = Field(description="True when this answers a repeated Idempotency-Key.")
+    duplicates: list[DuplicateOut] = Field(description="Open tickets of the same category close by (suggested).")
+    notices: list[str]
+    ticket: PublicStatusOut
+
+
+class ActionOut(Out):
+    ticket_id: int
+    event_id: int | None
+    status: str
+    status_label: str
+    replayed: bool
+
+
+class TicketQuery(BaseModel):
+    """Filters of GET /api/v1/tickets (newest first)."""
+
+    model_config = ConfigDict(extra="forbid", title="TicketQuery")
+
+    status: str | None = Field(
+        None,
+        pattern=f"^{_ONE_STATUS}(,{_ONE_STATUS}){{0,9}}$",
+        description="Comma-separated statuses, e.g. reported,accepted.",
+    )
+    open: bool | None = Field(None, description="Only open (true) or only finished (false) tickets.")
+    category: str | None = Field(None, pattern=r"^[0-9A-Za-z_.-]{1,32}$", description="Sub-category code.")
+    source: Literal["resident", "patrol", "hotline", "iot", "leader", "import"] | None = Field(
+        None, description="Channel (渠道)."
+    )
+    grid: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,32}$", description="Grid code.")
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    updated_after: AwareDatetime | None = None
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, pattern=r"^[0-9]{1,19}$", description="next_cursor of the previous page.")
+
+    @field_validator("created_after", "created_before", "updated_after", mode="before")
+    @classmethod
+    def _rfc3339_text(cls, value):
+        # A query string is text: only an RFC 3339 date-time, not pydantic's lax unix numbers.
+        if isinstance(value, str) and not RFC3339.match(value):
+            raise ValueError("expected an RFC 3339 date-time such as 2026-11-23T08:00:00+08:00")
+        return value
+
+    @field_validator("open", mode="before")
+    @classmethod
+    def _true_or_false(cls, value):
+        if isinstance(value, str) and value not in ("true", "false"):
+            raise ValueError("expected true or false")
+        return value
+
+    @field_validator("created_after", "created_before", "updated_after")
+    @classmethod
+    def _representable(cls, value):
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("date out of range") from None
+        return value
+
+
+# ----------------------------------------------------------------------------------------------
+# Builders.
+
+
+def photo_out(ref: str, *, ticket_id: int | None = None, token: str | None = None) -> PhotoOut:
+    query = f"t={quote(token)}" if token else f"ticket={ticket_id}"
+    url = f"/photos/{quote(ref)}?{query}"
+    return PhotoOut(ref=ref, url=url, thumb_url=url + "&thumb=1")
+
+
+def category_out(category: Category, parent: Category | None) -> CategoryOut:
+    return CategoryOut(
+        code=category.code,
+        name=category.name,
+        group_code=parent.code if parent else "",
+        group_name=parent.name if parent else "",
+        kind=category.kind,
+        property_matter=category.property_matter,
+        response_hours=category.response_hours,
+        handling_hours=category.handling_hours,
+    )
+
+
+def categories(session: Session) -> list[CategoryOut]:
+    rows = list(session.scalars(select(Category).order_by(Category.code)))
+    by_id = {c.id: c for c in rows}
+    return [category_out(c, by_id.get(c.parent_id)) for c in rows if c.parent_id is not None]
+
+
+class Regions:
+    """Region and category lookups for a batch of tickets (one query each, not one per ticket)."""
+
+    def __init__(self, session: Session, tickets: list[Ticket]):
+        ids = {i for t in tickets for i in (t.grid_id, t.community_id, t.street_id) if i}
+        self.regions = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_(ids)))} if ids else {}
+        parent_ids = {t.category.parent_id for t in tickets if t.category.parent_id}
+        self.groups = (
+            {c.id: c for c in session.scalars(select(Category).where(Category.id.in_(parent_ids)))}
+            if parent_ids
+            else {}
+        )
+
+    def region(self, region_id: int | None) -> RegionOut | None:
+        r = self.regions.get(region_id)
+        return RegionOut(id=r.id, code=r.code, name=r.name) if r else None
+
+
+def ticket_out(session: Session, viewer: Viewer, ticket: Ticket, regions: Regions, *, detail: bool = False):
+    unmask = viewer.can("unmask")
+    candidates = (
+        [
+            DuplicateOut(ticket_id=d["ticket_id"], distance_m=d["distance_m"])
+            for d in duplicates.suggestions_for(session, viewer, ticket.id)
+        ]
+        if detail
+        else []
+    )
+    fields = dict(
+        id=ticket.id,
+        status=ticket.status,
+        status_label=workflow.STATUS_LABELS.get(ticket.status, ticket.status),
+        open=ticket.status in OPEN_STATUSES,
+        source=ticket.source,
+        source_label=SOURCE_LABELS.get(ticket.source, ticket.source),
+        category=category_out(ticket.category, regions.groups.get(ticket.category.parent_id)),
+        priority=ticket.priority,
+        description=ticket.description or "",
+        address=ticket.address,
+        lon=ticket.lon,
+        lat=ticket.lat,
+        location_match=ticket.location_match,
+        grid=regions.region(ticket.grid_id),
+        community=regions.region(ticket.community_id),
+        street=regions.region(ticket.street_id),
+        reporter_name=ticket.reporter_name if unmask or not ticket.reporter_name else mask_name(ticket.reporter_name),
+        reporter_phone=ticket.reporter_phone
+        if unmask or not ticket.reporter_phone
+        else mask_phone(ticket.reporter_phone),
+        photos=[photo_out(r, ticket_id=ticket.id) for r in ticket.photos or []],
+        assignee_staff_id=ticket.assignee_staff_id,
+        assignee_org_id=ticket.assignee_org_id,
+        escalation_level=ticket.escalation_level,
+        overdue=ticket.overdue,
+        rework_count=ticket.rework_count,
+        duplicate_of=ticket.duplicate_of_id,
+        duplicate_candidates=candidates,
+        rating=ticket.rating,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        accepted_at=ticket.accepted_at,
+        dispatched_at=ticket.dispatched_at,
+        responded_at=ticket.responded_at,
+        handled_at=ticket.handled_at,
+        closed_at=ticket.closed_at,
+        response_due_at=ticket.response_due_at,
+        handle_due_at=ticket.handle_due_at,
+        allowed_actions=workflow.allowed_actions(viewer, ticket),
+    )
+    if not detail:
+        return TicketOut(**fields)
+    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+    history = [
+        EventOut(
+            id=e.id,
+            at=e.at,
+            action=e.action,
+            action_label=ACTION_LABELS.get(e.action, e.action),
+            from_status=e.from_status,
+            to_status=e.to_status,
+            actor_role=e.actor_role,
+            actor_name=e.actor_name,
+            note=e.note,
+            photos=[photo_out(r, ticket_id=ticket.id) for r in e.photos or []],
+        )
+        for e in events
+    ]
+    return TicketDetailOut(**fields, history=history)
+
+
+def public_status(session: Session, ticket: Ticket) -> PublicStatusOut:
+    """The reporter's view of a ticket: status, timeline of actions (labels only), photos."""
+    token = ticket.public_token
+    resident = Viewer(role="resident", ticket_token=token)
+    allowed = workflow.allowed_actions(resident, ticket)
+    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+    timeline = [
+        TimelineOut(
+            at=e.at,
+            action=e.action,
+            label=ACTION_LABELS.get(e.action, e.action),
+            status=e.to_status,
+            status_label=workflow.STATUS_LABELS.get(e.to_status) if e.to_status else None,
+            photos=[photo_out(r, token=token) for r in e.photos or []],
+        )
+        for e in events
+        if e.action != "comment"  # comments are internal notes
+    ]
+    group = session.get(Category, ticket.category.parent_id) if ticket.category.parent_id else None
+    return PublicStatusOut(
+        ticket_id=ticket.id,
+        token=token,
+        status=ticket.status,
+        status_label=workflow.STATUS_LABELS.get(ticket.status, ticket.status),
+        open=ticket.status in OPEN_STATUSES,
+        category=ticket.category.name,
+        group=group.name if group else "",
+        description=ticket.description or "",
+        address=ticket.address,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        expected_at=ticket.handle_due_at if ticket.status in OPEN_STATUSES else None,
+        photos=[photo_out(r, token=token) for r in ticket.photos or []],
+        timeline=timeline,
+        rating=ticket.rating,
+        rating_label=RATINGS.get(ticket.rating) if ticket.rating else None,
+        can_rate="rate" in allowed,
+        can_reopen="reopen" in allowed,
+    )

@@ -1,0 +1,68 @@
+"""/report: the anonymous 随手拍 form. GET renders it; POST (from the page's script, or any form
+post) goes through data.intake like the API, CSRF-checked and rate-limited, and answers JSON:
+the ticket number and its status page."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Response, current_app, render_template, request
+
+from dashboard.api import uploads
+from dashboard.api.errors import ApiError
+from dashboard.api.schemas import categories
+from dashboard.api.v1 import submitted
+from dashboard.phone import blueprint, csrf, limits, minimap
+from data import intake
+from data.access import Viewer
+from data.intake import Report
+
+FORM_FIELDS = {"category", "description", "lon", "lat", "coord_system", "address", "reporter_name", "reporter_phone"}
+RESIDENT = Viewer(role="resident", name="居民")
+
+
+@blueprint.get("/report")
+def report_page():
+    with current_app.extensions["gcc_db"].reader() as session:
+        groups: dict[str, list] = {}
+        for c in categories(session):
+            groups.setdefault(c.group_name, []).append(c)
+    settings = current_app.extensions["gcc_settings"]
+    return render_template(
+        "phone/report.html",
+        groups=groups,
+        csrf_token=csrf.token(),
+        idempotency_key=secrets.token_urlsafe(16),
+        max_photos=settings.gcc_photos_per_ticket,
+        max_mb=settings.gcc_photo_max_mb,
+    )
+
+
+@blueprint.get("/report/map.svg")
+def report_map():
+    with current_app.extensions["gcc_db"].reader() as session:
+        body = minimap.svg(session)
+    return Response(body, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=600"})
+
+
+@blueprint.post("/report")
+def report_submit():
+    uploads.allow_upload_size()
+    csrf.check()
+    limits.check_anonymous()
+    fields = uploads.fields(ignore=(csrf.FIELD, "idempotency_key"))
+    unknown = sorted(set(fields) - FORM_FIELDS)
+    if unknown:
+        raise ApiError(422, "invalid_request", f"unexpected field(s): {', '.join(unknown)}")
+    report = Report.model_validate({**fields, "source": "resident"})
+    photos = uploads.cleaned_photos()
+    outcome = intake.submit(
+        current_app.extensions["gcc_db"],
+        current_app.extensions["gcc_settings"],
+        report,
+        actor=RESIDENT,
+        uploads=photos,
+        scope="form:report",
+        idempotency_key=request.form.get("idempotency_key") or None,
+    )
+    return submitted(outcome)
