@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import html
 from flask import Flask
+from flask_compress import Compress
 
-from dashboard import api, auth, health, phone, viewer
+from dashboard import api, auth, health, phone, ui, viewer
 from data.db import Database
 from data.settings import Settings
 
@@ -17,6 +17,8 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
     server.extensions["gcc_db"] = db
     server.extensions["gcc_settings"] = settings
     viewer.install(server)
+    # gzip JSON, JS and CSS: the wall's geometry and callbacks are mostly numbers and repeat.
+    Compress(server)
     server.register_blueprint(health.blueprint)
     api.register(server)  # /api/v1, /open311/v2, /photos (issue #5)
     phone.register(server)  # /report, /my, /t/<token> (issue #5)
@@ -27,10 +29,9 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
         serve_locally=True,  # the dispatch center is on an intranet: no CDN
         suppress_callback_exceptions=True,
         update_title=None,
+        use_pages=True,
+        pages_folder="pages",  # dashboard/pages: the screen, drill-down, ticket and desk pages (issue #4)
     )
-    app.layout = html.Div(
-        [html.H1("网格治理指挥中心"), html.P("大屏即将上线。健康检查：/healthz")],
-        style={"fontFamily": "Noto Sans CJK SC, sans-serif", "padding": "2rem"},
-    )
+    ui.install(app)  # page container, page callbacks, /geo/*.json (issue #4)
     auth.protect(app)  # the guard before every page, callback and route; CSP and security headers
     return app
