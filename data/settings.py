@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     gcc_simulate_seconds: int = Field(5, ge=1, le=3600, description="Interval of the demo simulator in seconds.")
     gcc_scheduler: bool = Field(True, description="Start the scheduler inside `python app.py serve`.")
     gcc_debug: bool = Field(False, description="Dash/Flask debug mode. Never enable on a shared machine.")
+    # Big screen and maps (issue #4).
+    gcc_locale: str = Field("zh", pattern="^(zh|en)$", description="Language of the web pages: zh (default) or en.")
+    gcc_tile_url: str = Field(
+        "",
+        pattern=r"^$|^https?://\S*\{z\}\S*(\{x\}\S*\{y\}|\{y\}\S*\{x\})\S*$",
+        description="Intranet map tile URL template drawn under the grids, e.g. "
+        "http://tiles.intranet/{z}/{x}/{y}.png. Empty (default): no base map, nothing fetched from any server.",
+    )
+    gcc_tile_attribution: str = Field("", description="Attribution text shown for GCC_TILE_URL's tiles.")
     # Access control and privacy (issue #6).
     gcc_production: bool = Field(
         False,

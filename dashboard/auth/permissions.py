@@ -50,6 +50,8 @@ ROUTES: dict[str, Access | dict[str, Access]] = {
     "/_dash-update-component": Access(CALLBACK),
     "/": Access(PAGE),
     "/<path:path>": Access(PAGE),
+    # The map's display GeoJSON, scoped to the viewer inside the handler (issue #4).
+    "/geo/<layer>.json": Access("regions"),
     # Unmasking one field of one ticket, with a reason (audited inside data.privacy).
     "/api/unmask": Access("unmask"),
     # Phone pages of issue #5 (Flask routes in dashboard.phone; /my's handlers also check the field role).
@@ -93,4 +95,5 @@ PAGES: dict[str, Access] = {
 # Callbacks defined outside a page module, by module prefix.
 CALLBACK_MODULES: dict[str, Access] = {
     "dash": OPEN,  # Dash's own: the pages router (guard checks the page it renders) and document.title
+    "dashboard.screen": Access("aggregates"),  # the big screen's refresh (issue #4)
 }

@@ -1,0 +1,28 @@
+"""The running app's database, settings and caches, for page layouts and callbacks."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import current_app
+
+from data.read.cache import Memo
+
+
+def db():
+    return current_app.extensions["gcc_db"]
+
+
+def settings():
+    return current_app.extensions["gcc_settings"]
+
+
+@contextmanager
+def reader():
+    with db().reader() as session:
+        yield session
+
+
+def sent_values() -> Memo:
+    """Values last sent to browsers, by digest: lets a refresh send only the changed entries."""
+    return current_app.extensions.setdefault("gcc_sent_values", Memo(max_entries=512, ttl=3600))

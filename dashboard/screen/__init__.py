@@ -1,0 +1,153 @@
+"""The big screen (/screen): a dark 16:9 wall for 1920x1080 (3840x2160 with a device scale factor
+of 2), no navigation chrome, refreshing itself.
+
+Parts, each a layout plus (where it has its own behaviour) callbacks; ids are prefixed `screen-`:
+    header   district, clock, data as-of and the stale marker
+    kpis     the eight KPI cards
+    map      the grid map (choropleth, outlines, heat, overdue), metric switch, rotation
+    charts   trend, today by hour, category and channel breakdowns
+    ranking  best and worst grids by on-time closure rate
+    feed     the newest reports, no personal data
+    refresh  the one interval callback that updates them all
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import ClientsideFunction, Input, Output, State, dcc, html
+from flask import request
+
+from dashboard.common.access import refusal
+from dashboard.common.context import reader, sent_values, settings
+from dashboard.labels import current_locale, t
+from dashboard.screen import charts, feed, header, kpis, ranking, refresh
+from dashboard.screen import map as map_part
+from dashboard.screen.sent import Sent
+from data.clock import utcnow
+from data.read.directory import directory
+from data.read.geometry import grid_geometry
+from data.read.scope import stat_scope
+from data.read.screen import METRICS, read_screen
+
+log = logging.getLogger(__name__)
+
+ROTATE, ROTATE_STEP, NOTICE = "screen-rotate", "screen-rotate-step", "screen-notice"
+SINK_CLICK, SINK_FIT = "screen-sink-click", "screen-sink-fit"  # outputs of browser-only callbacks
+ROTATE_RANGE = (10, 3600)
+
+
+def parse_rotate(value) -> tuple[int, str]:
+    """Seconds between rotation steps from `?rotate=N` (0: off), and a notice if N was invalid."""
+    if value in (None, ""):
+        return 0, ""
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        return 0, f"rotate={value!s:.20}: {ROTATE_RANGE[0]}-{ROTATE_RANGE[1]}"
+    if not ROTATE_RANGE[0] <= seconds <= ROTATE_RANGE[1]:
+        return 0, f"rotate={seconds}: {ROTATE_RANGE[0]}-{ROTATE_RANGE[1]}"
+    return seconds, ""
+
+
+def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
+    denied = refusal(viewer, "aggregates", "regions")
+    if denied is not None:
+        return html.Div(denied, className="screen screen-denied")
+    cfg = settings()
+    tz = cfg.gcc_timezone
+    rotate_seconds, notice = parse_rotate(rotate)
+    if metric not in METRICS:
+        if metric:
+            notice = (notice + " " if notice else "") + f"metric={metric!s:.20}: {', '.join(METRICS)}"
+        metric = METRICS[0]
+    sent = Sent({}, sent_values())
+    snapshot = geometry = scope = tree = None
+    try:
+        with reader() as session:
+            scope = stat_scope(session, viewer)
+            geometry = grid_geometry(session)
+            snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+            tree = directory(session)
+    except Exception:
+        log.exception("screen: first read failed")
+    district = (snapshot.district if snapshot else "") or cfg.gcc_district_name
+    asof = refresh.asof(snapshot.as_of, snapshot.read_at, tz, 0) if snapshot else header.asof_data("", None, 0)
+    stale_after = 2 * cfg.gcc_refresh_seconds + cfg.gcc_aggregate_seconds
+    base_url = request.host_url.rstrip("/")
+    body = html.Div(
+        [
+            kpis.layout(snapshot.kpis if snapshot else None, sent),
+            map_part.layout(snapshot, geometry, scope, tree, metric, cfg, base_url, sent),
+            html.Div(
+                [
+                    ranking.layout(
+                        snapshot.ranking_best if snapshot else None, snapshot.ranking_worst if snapshot else None, sent
+                    ),
+                    feed.layout(snapshot.feed if snapshot else None, tz, sent),
+                ],
+                className="screen-side",
+            ),
+            html.Div(charts.layout(snapshot, tz, sent), className="screen-bottom"),
+        ],
+        className="screen-body",
+    )
+    return html.Div(
+        [
+            header.layout(district, tz, stale_after, asof, current_locale()),
+            html.Div(
+                notice or (t("error.unavailable") if snapshot is None else ""),
+                id=NOTICE,
+                className="screen-notice" if (notice or snapshot is None) else "screen-notice is-hidden",
+            ),
+            body,
+            dcc.Interval(id=refresh.INTERVAL, interval=cfg.gcc_refresh_seconds * 1000),
+            dcc.Interval(id=ROTATE, interval=max(rotate_seconds, 1) * 1000, disabled=not rotate_seconds),
+            dcc.Store(id=ROTATE_STEP, data=0),
+            dcc.Store(id=refresh.SENT, data=sent.current),
+            html.Div(id=SINK_CLICK, hidden=True),
+            html.Div(id=SINK_FIT, hidden=True),
+        ],
+        className="screen",
+        id="screen",
+    )
+
+
+def register_callbacks(app) -> None:
+    refresh.register_callbacks(app)
+    # Clock and stale marker, every second, in the browser.
+    app.clientside_callback(
+        ClientsideFunction("gcc", "tick"),
+        Output(header.CLOCK, "children"),
+        Output(header.ASOF_TEXT, "children"),
+        Output(header.STALE, "className"),
+        Input(header.TICK, "n_intervals"),
+        Input(header.ASOF, "data"),
+        State(header.CONFIG, "data"),
+    )
+    # Clicking a grid opens its page.
+    app.clientside_callback(
+        ClientsideFunction("gcc", "openGrid"),
+        Output(SINK_CLICK, "children"),
+        Input(map_part.GRAPH, "clickData"),
+        prevent_initial_call=True,
+    )
+    # Fit the map to the real panel size once it exists (the server assumed 1920x1080).
+    app.clientside_callback(
+        ClientsideFunction("gcc", "fitMap"),
+        Output(SINK_FIT, "children"),
+        Input(map_part.VIEW, "data"),
+    )
+    # ?rotate=N: every N seconds the next metric, and every other step a community in focus.
+    app.clientside_callback(
+        ClientsideFunction("gcc", "rotate"),
+        Output(map_part.METRIC, "value"),
+        Output(map_part.FOCUS, "children"),
+        Output(ROTATE_STEP, "data"),
+        Input(ROTATE, "n_intervals"),
+        State(ROTATE_STEP, "data"),
+        State(map_part.VIEW, "data"),
+        State(map_part.METRIC, "options"),
+        State(header.CONFIG, "data"),
+        prevent_initial_call=True,
+    )

@@ -1,0 +1,188 @@
+"""The map panel: grid polygons coloured by the chosen metric, community and street outlines, the
+last 24 hours' reports as heat, overdue orders marked. The polygons come once, as a cached URL;
+a refresh patches values only (dashboard.screen.sent), and `uirevision` keeps zoom and pan."""
+
+from __future__ import annotations
+
+from dash import Patch, dcc, html, no_update
+
+from dashboard.common.geojson import layer_url, scope_key
+from dashboard.figures import maps, theme
+from dashboard.labels import current_locale, t
+from dashboard.screen.sent import Sent
+from data.read.geometry import GridGeometry
+from data.read.scope import StatScope
+from data.read.screen import METRICS, ScreenSnapshot
+
+GRAPH, METRIC, META, VIEW, FOCUS = (
+    "screen-map",
+    "screen-map-metric",
+    "screen-map-meta",
+    "screen-map-view",
+    "screen-map-focus",
+)
+# The map's size on a 1920x1080 wall (assets/gcc.css); the browser refits to its real size.
+ASSUMED_SIZE = (1020, 630)
+GRAPH_CONFIG = {"displayModeBar": False, "scrollZoom": True, "responsive": True}
+
+
+def map_style(settings) -> dict:
+    return maps.offline_style(settings.gcc_tile_url, settings.gcc_tile_attribution)
+
+
+def build_figure(
+    snapshot: ScreenSnapshot, geometry: GridGeometry, scope: StatScope, metric: str, settings, base_url: str
+) -> dict:
+    codes = snapshot.grids.codes
+    bounds = geometry.total_bounds(codes) or geometry.total_bounds()
+    view = maps.fit_view(bounds, *ASSUMED_SIZE) if bounds else {"center": {"lon": 0, "lat": 0}, "zoom": 1}
+    lattice = geometry.lattice
+    return maps.screen_map(
+        geojson=base_url + layer_url("grids", geometry, scope),
+        codes=codes,
+        names=snapshot.grids.names,
+        values=snapshot.grids.metric(metric),
+        metric=metric,
+        heat_lon=lattice.lon if lattice else [],
+        heat_lat=lattice.lat if lattice else [],
+        heat=snapshot.heat,
+        heat_cell=lattice.cell if lattice else 0.0025,
+        overdue=snapshot.overdue_points,
+        outlines=(
+            base_url + layer_url("communities", geometry, scope),
+            base_url + layer_url("streets", geometry, scope),
+        ),
+        view=view,
+        style=map_style(settings),
+        locale=current_locale(),
+    )
+
+
+def meta(geometry: GridGeometry, scope: StatScope, metric: str) -> dict:
+    return {"version": geometry.version, "scope": scope_key(scope), "metric": metric}
+
+
+def view_data(geometry: GridGeometry, codes: list[str], tree) -> dict:
+    """District bounds and the communities to focus on in rotation, for the browser."""
+    communities: dict[str, list[str]] = {}
+    for code in codes:
+        communities.setdefault(geometry.community_of.get(code, code), []).append(code)
+    focus = []
+    for community_code, members in sorted(communities.items()):
+        info = tree.by_code.get(community_code)
+        focus.append({"name": info.name if info else community_code, "bounds": geometry.total_bounds(members)})
+    return {"bounds": geometry.total_bounds(codes), "focus": focus}
+
+
+def _remember(sent: Sent, snapshot: ScreenSnapshot, metric: str) -> None:
+    sent.remember("map.z", maps.metric_values(metric, snapshot.grids.metric(metric)))
+    sent.remember("map.heat", snapshot.heat)
+    sent.changed("map.overdue", snapshot.overdue_points)
+    sent.changed("map.range", _ranges(snapshot, metric))
+
+
+def _ranges(snapshot: ScreenSnapshot, metric: str):
+    values = maps.metric_values(metric, snapshot.grids.metric(metric))
+    return [list(maps.color_range(metric, values)), maps.heat_range(snapshot.heat)]
+
+
+def metric_options() -> list[dict]:
+    return [{"label": t(f"map.metric.{m}"), "value": m} for m in METRICS]
+
+
+def legend() -> html.Div:
+    return html.Div(
+        [
+            html.Span([html.I(className="swatch swatch-heat"), t("map.legend.heat")]),
+            html.Span([html.I(className="swatch swatch-overdue"), t("map.legend.overdue")]),
+            html.Span([html.I(className="swatch swatch-nodata"), t("map.legend.nodata")]),
+        ],
+        className="map-legend",
+    )
+
+
+def layout(snapshot, geometry, scope, tree, metric: str, settings, base_url: str, sent: Sent) -> html.Div:
+    if snapshot is not None and geometry is not None:
+        figure = build_figure(snapshot, geometry, scope, metric, settings, base_url)
+        _remember(sent, snapshot, metric)
+        meta_data = meta(geometry, scope, metric)
+        view = view_data(geometry, snapshot.grids.codes, tree)
+    else:
+        figure = {
+            "data": [],
+            "layout": {
+                "paper_bgcolor": theme.MAP_BACKGROUND,
+                "plot_bgcolor": theme.MAP_BACKGROUND,
+                "xaxis": {"visible": False},
+                "yaxis": {"visible": False},
+            },
+        }
+        meta_data, view = {}, {}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2(t("map.title"), className="panel-title"),
+                    dcc.RadioItems(
+                        id=METRIC, options=metric_options(), value=metric, className="metric-switch", inline=True
+                    ),
+                    html.Span("", id=FOCUS, className="map-focus"),
+                ],
+                className="map-head",
+            ),
+            html.Div(
+                [dcc.Graph(id=GRAPH, figure=figure, config=GRAPH_CONFIG, className="map-graph"), legend()],
+                className="map-body",
+            ),
+            dcc.Store(id=META, data=meta_data),
+            dcc.Store(id=VIEW, data=view),
+        ],
+        className="panel screen-map-panel",
+    )
+
+
+def update(
+    snapshot: ScreenSnapshot,
+    geometry: GridGeometry,
+    scope: StatScope,
+    metric: str,
+    client_meta: dict | None,
+    settings,
+    base_url: str,
+    sent: Sent,
+):
+    """(figure output, meta output): a new figure when the geometry or scope changed (or the page
+    has none yet), otherwise a Patch with what changed."""
+    wanted = meta(geometry, scope, metric)
+    client_meta = client_meta or {}
+    if client_meta.get("version") != wanted["version"] or client_meta.get("scope") != wanted["scope"]:
+        _remember(sent, snapshot, metric)
+        return build_figure(snapshot, geometry, scope, metric, settings, base_url), wanted
+    patch = Patch()
+    touched = False
+    values = maps.metric_values(metric, snapshot.grids.metric(metric))
+    if client_meta.get("metric") != metric:
+        trace = patch["data"][maps.TRACE_METRIC]
+        for key, value in maps.metric_style(metric, current_locale()).items():
+            trace[key] = value
+        sent.remember("map.z", values)
+        trace["z"] = values
+        touched = True
+    else:
+        touched |= sent.array("map.z", values, patch, ("data", maps.TRACE_METRIC, "z"))
+    if sent.changed("map.range", _ranges(snapshot, metric)) or client_meta.get("metric") != metric:
+        (zmin, zmax), heat_max = _ranges(snapshot, metric)
+        patch["data"][maps.TRACE_METRIC]["zmin"] = zmin
+        patch["data"][maps.TRACE_METRIC]["zmax"] = zmax
+        patch["data"][maps.TRACE_HEAT]["zmax"] = heat_max
+        touched = True
+    touched |= sent.array("map.heat", snapshot.heat, patch, ("data", maps.TRACE_HEAT, "z"))
+    if sent.changed("map.overdue", snapshot.overdue_points):
+        trace = maps.overdue_trace(snapshot.overdue_points, current_locale())
+        for key in ("lon", "lat", "customdata"):
+            patch["data"][maps.TRACE_OVERDUE][key] = trace[key]
+        touched = True
+    if touched:
+        # A new revision makes Plotly redraw the traces whose arrays changed in place.
+        patch["layout"]["datarevision"] = sent.current.get("map.z", "") + sent.current.get("map.heat", "")
+    return (patch if touched else no_update), (wanted if client_meta.get("metric") != metric else no_update)

@@ -1,0 +1,100 @@
+"""The one refresh callback of the big screen: every `GCC_REFRESH_SECONDS` it reads one snapshot
+(data.read.screen: aggregates and recent tickets only) and returns, per panel, nothing (unchanged),
+a Patch (changed values) or a new component. On any failure — the database briefly unreachable,
+an unexpected error — it keeps every panel as it is: the header's stale marker then appears by
+itself, and the next refresh recovers."""
+
+from __future__ import annotations
+
+import logging
+
+from dash import Input, Output, State, no_update
+from flask import request
+
+from dashboard.common.context import reader, sent_values, settings
+from dashboard.common.fmt import local
+from dashboard.labels import t
+from dashboard.screen import charts, feed, header, kpis, ranking
+from dashboard.screen import map as map_part
+from dashboard.screen.sent import Sent
+from dashboard.viewer import current_viewer
+from data.access import AccessDenied
+from data.clock import utcnow
+from data.read.geometry import grid_geometry
+from data.read.scope import stat_scope
+from data.read.screen import METRICS, read_screen
+
+log = logging.getLogger(__name__)
+
+INTERVAL, SENT = "screen-interval", "screen-sent"
+
+OUTPUTS = [
+    Output(kpis.CONTAINER, "children"),
+    Output(map_part.GRAPH, "figure"),
+    Output(map_part.META, "data"),
+    Output(charts.TREND, "figure"),
+    Output(charts.HOURLY, "figure"),
+    Output(charts.CATEGORY, "figure"),
+    Output(charts.SOURCE, "figure"),
+    Output(ranking.CONTAINER, "children"),
+    Output(feed.CONTAINER, "children"),
+    Output(header.ASOF, "data"),
+    Output(SENT, "data"),
+    Output(header.BANNER, "children"),
+]
+
+
+def asof(snapshot_as_of, read_at, tz: str, serial: int) -> dict:
+    age = (read_at - snapshot_as_of).total_seconds() if snapshot_as_of else None
+    return header.asof_data(local(snapshot_as_of, tz, "%H:%M:%S") if snapshot_as_of else "", age, serial)
+
+
+def refresh(n_intervals, metric, sent_digests, client_meta):
+    keep = [no_update] * len(OUTPUTS)
+    viewer = current_viewer()
+    if not viewer.can("aggregates"):
+        keep[-1] = t("access.login_needed") if viewer.role in ("anonymous", "resident") else t("access.denied")
+        return keep
+    metric = metric if metric in METRICS else METRICS[0]
+    cfg = settings()
+    tz = cfg.gcc_timezone
+    sent = Sent(sent_digests, sent_values())
+    try:
+        with reader() as session:
+            scope = stat_scope(session, viewer)
+            geometry = grid_geometry(session)
+            snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+    except AccessDenied:
+        keep[-1] = t("access.denied")
+        return keep
+    except Exception:
+        log.exception("screen refresh failed; keeping the last data")
+        return keep
+    base_url = request.host_url.rstrip("/")
+    figure, meta = map_part.update(snapshot, geometry, scope, metric, client_meta, cfg, base_url, sent)
+    chart_out = charts.update(snapshot, tz, sent)
+    return [
+        kpis.update(snapshot.kpis, sent),
+        figure,
+        meta,
+        chart_out[charts.TREND],
+        chart_out[charts.HOURLY],
+        chart_out[charts.CATEGORY],
+        chart_out[charts.SOURCE],
+        ranking.update(snapshot.ranking_best, snapshot.ranking_worst, sent),
+        feed.update(snapshot.feed, tz, sent),
+        asof(snapshot.as_of, snapshot.read_at, tz, int(n_intervals or 0)),
+        sent.current if sent.current != sent.previous else no_update,
+        "",
+    ]
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        *OUTPUTS,
+        Input(INTERVAL, "n_intervals"),
+        Input(map_part.METRIC, "value"),
+        State(SENT, "data"),
+        State(map_part.META, "data"),
+        prevent_initial_call=True,
+    )(refresh)

@@ -1,0 +1,72 @@
+"""What the browser already has: a digest per panel, kept in the page (a dcc.Store) and sent back
+with each refresh, so a refresh returns `no_update` for unchanged panels and, for long value
+arrays (10,000 grids' colours), a `dash.Patch` with only the changed entries. The values behind a
+digest are remembered server-side (dashboard.common.context.sent_values); when they are not (a
+restarted or different worker) the whole array is sent: correct, only bigger."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from dash import Patch
+
+# One assignment in a Patch costs ~70 bytes on the wire; past this share of changed entries the
+# whole array is cheaper.
+PATCH_SHARE = 0.3
+
+
+def digest(value) -> str:
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+
+class Sent:
+    """The digests the browser holds (`previous`) and the ones it will hold after this refresh."""
+
+    def __init__(self, previous: dict | None, memory):
+        self.previous = dict(previous or {})
+        self.current = dict(self.previous)
+        self.memory = memory
+
+    def changed(self, key: str, value) -> bool:
+        d = digest(value)
+        self.current[key] = d
+        return self.previous.get(key) != d
+
+    def remember(self, key: str, values: list) -> None:
+        """Record an array sent whole (at page load or after a rebuild)."""
+        d = digest(values)
+        self.current[key] = d
+        self.memory.put(d, list(values))
+
+    def array(self, key: str, values: list, patch: Patch, path: tuple) -> bool:
+        """Put the changes of `values` against what the browser has into `patch` at `path`.
+        Returns False when nothing changed."""
+        d = digest(values)
+        self.current[key] = d
+        old_digest = self.previous.get(key)
+        if old_digest == d:
+            return False
+        self.memory.put(d, list(values))
+        old = self.memory.get(old_digest) if old_digest else None
+        target = patch
+        for step in path:
+            target = target[step]
+        if old is None or len(old) != len(values):
+            _assign(patch, path, list(values))
+            return True
+        changes = [(i, v) for i, (o, v) in enumerate(zip(old, values, strict=True)) if o != v]
+        if len(changes) > PATCH_SHARE * len(values):
+            _assign(patch, path, list(values))
+        else:
+            for i, v in changes:
+                target[i] = v
+        return True
+
+
+def _assign(patch: Patch, path: tuple, value) -> None:
+    target = patch
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value

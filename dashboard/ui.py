@@ -1,0 +1,16 @@
+"""Everything the pages need on the app: the page container, the callbacks of every page part and
+the cached GeoJSON route. `install(app)` is called once by dashboard.server.create_app."""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from dashboard import screen
+from dashboard.common import geojson
+
+
+def install(app: dash.Dash) -> None:
+    app.server.register_blueprint(geojson.blueprint)
+    app.layout = html.Div(dash.page_container, className="gcc-root")
+    screen.register_callbacks(app)

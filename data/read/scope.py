@@ -1,0 +1,65 @@
+"""Which rows of the aggregate tables (grid_stats, daily_stats; keyed by grid id) a viewer may read.
+
+The grids come from `data.access.grid_ids_in_scope`, i.e. from `region_clause`: a district-wide
+viewer (admin, dispatcher, kiosk) reads every row including grid 0, the tickets that fell in no
+grid; a supervisor reads the grids of their street or community.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import false, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from data.access import AccessDenied, Viewer, grid_ids_in_scope, region_clause
+from data.models import Region
+from data.read.directory import Directory, RegionInfo
+
+
+@dataclass(frozen=True)
+class StatScope:
+    """Grid ids whose aggregates are readable; None means all of them (the whole district)."""
+
+    grid_ids: frozenset[int] | None
+
+    @property
+    def whole_district(self) -> bool:
+        return self.grid_ids is None
+
+    def clause(self, column) -> ColumnElement[bool]:
+        if self.grid_ids is None:
+            return true()
+        if not self.grid_ids:
+            return false()
+        return column.in_(sorted(self.grid_ids))
+
+    def contains(self, grid_id: int) -> bool:
+        return self.grid_ids is None or grid_id in self.grid_ids
+
+    def narrowed(self, grid_ids) -> StatScope:
+        """This scope limited to `grid_ids` (a drill-down region's grids)."""
+        wanted = frozenset(grid_ids)
+        return StatScope(wanted if self.grid_ids is None else wanted & self.grid_ids)
+
+
+def stat_scope(session: Session, viewer: Viewer) -> StatScope:
+    viewer.require("aggregates")
+    ids = grid_ids_in_scope(session, viewer)
+    return StatScope(None if ids is None else frozenset(ids))
+
+
+def visible_region(session: Session, viewer: Viewer, code: str) -> Region:
+    """The region with this code if the viewer may see it, else AccessDenied (also when the code
+    does not exist, so an outsider cannot probe codes)."""
+    viewer.require("regions")
+    region = session.scalars(select(Region).where(Region.code == code, region_clause(viewer))).first()
+    if region is None:
+        raise AccessDenied(f"region {code} not found or not visible")
+    return region
+
+
+def grids_under(directory: Directory, region_id: int) -> list[RegionInfo]:
+    """The grids at or below a region, by code."""
+    return [g for g in directory.grids() if directory.within(g.id, region_id)]
