@@ -101,10 +101,7 @@ def _refresh_grid_stats(session: Session, grid_ids: set[int] | None, now: dateti
     where = _grid_filter(grid_ids)
     group = func.coalesce(Ticket.grid_id, NO_GRID)
     spans = windows(now, tz)
-    got = {
-        name: indicators.compute(session, where, start, end, group_by=group, now=now)
-        for name, (start, end) in spans.items()
-    }
+    got = indicators.compute_windows(session, where, spans, group_by=group, now=now)
     if grid_ids is None:
         targets = {NO_GRID, *session.scalars(select(Region.id).where(Region.level == "grid"))}
         session.execute(delete(GridStat))

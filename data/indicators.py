@@ -122,87 +122,111 @@ def compute(
     """Indicators for tickets matching `where` over [start, end), as {group key: Indicators}
     (one key, None, without group_by). `now` (default: the real now, capped at `end`) is the
     instant the "now" numbers (open, overdue, escalated) are taken at."""
-    now = min(now or utcnow(), end)
+    return compute_windows(session, where, {"period": (start, end)}, group_by=group_by, now=now)["period"]
+
+
+def compute_windows(
+    session: Session,
+    where: ColumnElement[bool],
+    windows: dict[str, tuple[datetime, datetime]],
+    *,
+    group_by=None,
+    now: datetime | None = None,
+) -> dict[str, dict]:
+    """Indicators for several periods at once: {window name: {group key: Indicators}}.
+
+    One query per measure covers every window (a CASE per window over the span of all of them),
+    so the aggregate refresh costs eight queries whatever the number of windows. The "now"
+    numbers are taken once, at `now` capped at the latest window end."""
+    lo = min(s for s, _ in windows.values())
+    hi = max(e for _, e in windows.values())
+    now = min(now or utcnow(), hi)
     key = group_by if group_by is not None else literal(None)
-    out: dict = defaultdict(Indicators)
+    spans = list(windows.items())
+    out: dict[str, dict] = {name: defaultdict(Indicators) for name in windows}
 
-    def run(stmt, assign):
-        for row in session.execute(stmt):
-            assign(out[row[0]], row)
+    def per_window(make_columns, stmt_for, assign):
+        columns = [c for _, (s, e) in spans for c in make_columns(s, e)]
+        width = len(columns) // len(spans)
+        for row in session.execute(stmt_for(columns)):
+            for i, (name, _) in enumerate(spans):
+                assign(out[name][row[0]], row[1 + i * width : 1 + (i + 1) * width])
 
-    def in_period(col):
-        return and_(col >= start, col < end)
+    def inside(col, s, e):
+        return and_(col >= s, col < e)
 
-    run(
-        select(key, func.count()).where(where, in_period(Ticket.created_at)).group_by(key),
-        lambda ind, r: setattr(ind, "reported", r[1]),
-    )
-    run(
-        select(key, func.count()).where(where, in_period(Ticket.accepted_at)).group_by(key),
-        lambda ind, r: setattr(ind, "accepted", r[1]),
-    )
-    run(
-        select(key, func.count()).where(where, in_period(Ticket.dispatched_at)).group_by(key),
-        lambda ind, r: setattr(ind, "dispatched", r[1]),
-    )
-    on_time = case((or_(Ticket.handle_due_at.is_(None), Ticket.closed_at <= Ticket.handle_due_at), 1), else_=0)
-    reworked = case((Ticket.rework_count > 0, 1), else_=0)
-    run(
-        select(
-            key,
-            func.count(),
-            func.coalesce(func.sum(on_time), 0),
-            func.coalesce(func.sum(reworked), 0),
-            func.count(Ticket.dispatched_at),
-            func.coalesce(func.sum(seconds_between(session, Ticket.closed_at, Ticket.dispatched_at)), 0.0),
+    def count_if(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    def sum_if(cond, value):
+        return func.coalesce(func.sum(case((cond, value), else_=0.0)), 0.0)
+
+    def ticket_stmt(col, *extra):
+        return lambda columns: select(key, *columns).where(where, col >= lo, col < hi, *extra).group_by(key)
+
+    for col, field in (
+        (Ticket.created_at, "reported"),
+        (Ticket.accepted_at, "accepted"),
+        (Ticket.dispatched_at, "dispatched"),
+    ):
+        per_window(
+            lambda s, e, col=col: [count_if(inside(col, s, e))],
+            ticket_stmt(col),
+            lambda ind, r, field=field: setattr(ind, field, r[0]),
         )
-        .where(where, in_period(Ticket.closed_at))
-        .group_by(key),
+
+    on_time = or_(Ticket.handle_due_at.is_(None), Ticket.closed_at <= Ticket.handle_due_at)
+    handling = seconds_between(session, Ticket.closed_at, Ticket.dispatched_at)
+    per_window(
+        lambda s, e: [
+            count_if(inside(Ticket.closed_at, s, e)),
+            count_if(and_(inside(Ticket.closed_at, s, e), on_time)),
+            count_if(and_(inside(Ticket.closed_at, s, e), Ticket.rework_count > 0)),
+            count_if(and_(inside(Ticket.closed_at, s, e), Ticket.dispatched_at.is_not(None))),
+            sum_if(and_(inside(Ticket.closed_at, s, e), Ticket.dispatched_at.is_not(None)), handling),
+        ],
+        ticket_stmt(Ticket.closed_at),
         lambda ind, r: _set(
-            ind, closed=r[1], closed_on_time=r[2], reworked=r[3], handling_n=r[4], handling_seconds=float(r[5])
+            ind, closed=r[0], closed_on_time=r[1], reworked=r[2], handling_n=r[3], handling_seconds=float(r[4])
         ),
     )
-    run(
-        select(key, func.count())
-        .where(
-            where,
-            in_period(Ticket.handle_due_at),
-            or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end),
-            Ticket.status.notin_(("rejected", "duplicate")),
-        )
-        .group_by(key),
-        lambda ind, r: setattr(ind, "due_unclosed", r[1]),
+    per_window(
+        lambda s, e: [
+            count_if(
+                and_(inside(Ticket.handle_due_at, s, e), or_(Ticket.closed_at.is_(None), Ticket.closed_at >= e))
+            )
+        ],
+        ticket_stmt(Ticket.handle_due_at, Ticket.status.notin_(("rejected", "duplicate"))),
+        lambda ind, r: setattr(ind, "due_unclosed", r[0]),
     )
-    run(
-        select(
-            key,
-            func.count(),
-            func.coalesce(func.sum(seconds_between(session, Ticket.responded_at, Ticket.dispatched_at)), 0.0),
-        )
-        .where(where, in_period(Ticket.responded_at), Ticket.dispatched_at.is_not(None))
-        .group_by(key),
-        lambda ind, r: _set(ind, response_n=r[1], response_seconds=float(r[2])),
+    response = seconds_between(session, Ticket.responded_at, Ticket.dispatched_at)
+    per_window(
+        lambda s, e: [count_if(inside(Ticket.responded_at, s, e)), sum_if(inside(Ticket.responded_at, s, e), response)],
+        ticket_stmt(Ticket.responded_at, Ticket.dispatched_at.is_not(None)),
+        lambda ind, r: _set(ind, response_n=r[0], response_seconds=float(r[1])),
     )
-    satisfied = case((Rating.value.in_(("satisfied", "basic")), 1), else_=0)
-    run(
-        select(key, func.count(), func.coalesce(func.sum(satisfied), 0))
+    satisfied = Rating.value.in_(("satisfied", "basic"))
+    per_window(
+        lambda s, e: [count_if(inside(Rating.at, s, e)), count_if(and_(inside(Rating.at, s, e), satisfied))],
+        lambda columns: select(key, *columns)
         .select_from(Rating)
         .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(where, Rating.at >= start, Rating.at < end)
+        .where(where, Rating.at >= lo, Rating.at < hi)
         .group_by(key),
-        lambda ind, r: _set(ind, rated=r[1], satisfied=r[2]),
+        lambda ind, r: _set(ind, rated=r[0], satisfied=r[1]),
     )
-    overdue = case((and_(Ticket.status.in_(WORKING_STATUSES), Ticket.handle_due_at < now), 1), else_=0)
-    escalated = case((Ticket.escalation_level > 0, 1), else_=0)
-    run(
-        select(key, func.count(), func.coalesce(func.sum(overdue), 0), func.coalesce(func.sum(escalated), 0))
+    overdue = and_(Ticket.status.in_(WORKING_STATUSES), Ticket.handle_due_at < now)
+    stmt = (
+        select(key, func.count(), count_if(overdue), count_if(Ticket.escalation_level > 0))
         .where(where, Ticket.status.in_(OPEN_FOR_STATS))
-        .group_by(key),
-        lambda ind, r: _set(ind, open_now=r[1], overdue_now=r[2], escalated_now=r[3]),
+        .group_by(key)
     )
+    for row in session.execute(stmt):
+        for name in windows:
+            _set(out[name][row[0]], open_now=row[1], overdue_now=row[2], escalated_now=row[3])
     if group_by is None:
-        return {None: out[None]}
-    return dict(out)
+        return {name: {None: out[name][None]} for name in windows}
+    return {name: dict(rows) for name, rows in out.items()}
 
 
 # Open for the statistics' "now" numbers: everything not yet closed, rejected or a duplicate.
