@@ -31,7 +31,8 @@ POLICY: dict[str, dict[str, str]] = {
     "grid_worker": _FIELD,
     "property": _FIELD,
     "department": _FIELD,
-    "resident": {"name": MASK, "phone": MASK, "address": ESTATE, "id_number": HIDE},
+    # A resident's own report behind its secret link: the address they typed, name and phone masked.
+    "resident": {"name": MASK, "phone": MASK, "address": RAW, "id_number": HIDE},
     "kiosk": {"name": HIDE, "phone": HIDE, "address": ESTATE, "id_number": HIDE},
     "anonymous": {"name": HIDE, "phone": HIDE, "address": HIDE, "id_number": HIDE},
     "system": {"name": RAW, "phone": RAW, "address": RAW, "id_number": RAW},  # trusted systems, CLI

@@ -29,3 +29,45 @@ def small_district(database):
     faker.seed_instance(7)
     with database.session() as session:
         return write_district(session, shape, np.random.default_rng(7), faker)
+
+
+def make_client(db, settings):
+    """The real app (every blueprint, the guard) on the test database, as a Flask test client."""
+    from dashboard.server import create_app
+
+    return create_app(settings, db).server.test_client()
+
+
+def new_key(db, name: str, role: str = "dispatcher", source: str = "hotline", region_code: str | None = None) -> str:
+    from data import apikeys
+
+    with db.session() as session:
+        return apikeys.create(session, name, role=role, source=source, region_code=region_code)
+
+
+def point_in(db, grid_id: int) -> tuple[float, float]:
+    from tests.helpers import grid_point
+
+    with db.reader() as session:
+        return grid_point(session, grid_id)
+
+
+def jpeg_bytes(size=(64, 48), color=(200, 30, 30), exif=None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    kwargs = {"exif": exif} if exif is not None else {}
+    Image.new("RGB", size, color).save(out, "JPEG", **kwargs)
+    return out.getvalue()
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """A refusal: the status, and the JSON body {"error": code, "detail": ...} of every 4xx."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
+    body = response.get_json()
+    assert isinstance(body, dict) and set(body) == {"error", "detail"}, body
+    if code is not None:
+        assert body["error"] == code, body
+    return body

@@ -27,7 +27,7 @@ RAW = dict(name="张三丰", phone="13812345678", address="长征社区幸福小
         ("supervisor", ("张*丰", "138****5678", "长征社区幸福小区***", "3***************34")),
         ("grid_worker", ("张*丰", "138****5678", RAW["address"], "3***************34")),
         ("property", ("张*丰", "138****5678", RAW["address"], "3***************34")),
-        ("resident", ("张*丰", "138****5678", "长征社区幸福小区***", None)),
+        ("resident", ("张*丰", "138****5678", RAW["address"], None)),
         ("kiosk", (None, None, "长征社区幸福小区***", None)),
         ("anonymous", (None, None, None, None)),
         ("system", (RAW["name"], RAW["phone"], RAW["address"], RAW["id_number"])),

@@ -73,6 +73,8 @@ def to_response(exc: Exception):
         status = 409 if exc.code in ("invalid_state", "max_escalation", "not_unsatisfied") else 422
         return error_response(status, exc.code, str(exc))
     if isinstance(exc, AccessDenied):
+        if str(exc).startswith("role "):  # the ticket is visible, the action is not the role's
+            return error_response(403, "forbidden", str(exc))
         # An outsider must not learn which tickets exist: not visible is "not found".
         return error_response(404, "not_found", "no such ticket, or not visible to this client")
     if isinstance(exc, ApiKeyError):
@@ -141,7 +143,7 @@ def own_paths_only(server) -> None:
         if allowed and request.method == "OPTIONS":
             # Flask's automatic answer would also list the Dash catch-all's methods.
             return "", 204, {"Allow": ", ".join(allowed)}
-        if allowed:
+        if allowed and request.method not in allowed:  # (werkzeug lists methods even when a converter refuses)
             return error_response(
                 405, "method_not_allowed", f"{request.method} is not allowed here", {"Allow": ", ".join(allowed)}
             )

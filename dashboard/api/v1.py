@@ -159,7 +159,7 @@ def list_tickets():
         page, more = rows[: query.limit], len(rows) > query.limit
         regions = Regions(session, page)
         items = [ticket_out(session, viewer, t, regions) for t in page]
-    body = TicketPageOut(items=items, next_cursor=str(page[-1].id) if more else None)
+        body = TicketPageOut(items=items, next_cursor=str(page[-1].id) if more else None)
     return jsonify(body.model_dump(mode="json"))
 
 

@@ -179,3 +179,31 @@ COMMANDS = [
     ),
     Command("audit", "print the audit log: logins, state changes, unmasking, exports", _audit_args, _audit),
 ]
+
+
+def _routes_args(p):
+    p.add_argument("--json", action="store_true", help="print JSON (routes, pages and callbacks)")
+
+
+def _routes(args, settings: Settings) -> int:
+    from dashboard.auth.guard import describe
+    from dashboard.server import create_app
+
+    table = describe(create_app(settings, open_database(settings)))
+    if args.json:
+        print(json.dumps(table, ensure_ascii=False, indent=1))
+        return 0
+    for r in table["routes"]:
+        print(f"{r['method']:<6} {r['rule']:<72} {r['permission'] or 'REFUSED (not in the table)'}")
+    for page in table["pages"]:
+        print(
+            f"PAGE   {page['path_template'] or page['path']:<72} {page['permission'] or 'REFUSED (not in the table)'}"
+        )
+    for cb in table["callbacks"]:
+        print(f"CB     {cb['output'][:72]:<72} {cb['permission'] or 'REFUSED (not in the table)'}")
+    return 0
+
+
+COMMANDS.append(
+    Command("routes", "print every route, page and callback with the permission it needs", _routes_args, _routes)
+)

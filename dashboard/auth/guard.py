@@ -96,6 +96,8 @@ def decide(app: dash.Dash) -> Decision:
 
 def page_decision(app: dash.Dash, pathname: str) -> Decision:
     # Dash's own matcher decides which page renders, so the guard can never disagree with it.
+    if not pathname.startswith(app.config.requests_pathname_prefix):
+        return Decision(None, f"page {pathname[:80]} (not a path of this app)", status=400)
     page, _ = _pages._path_to_page(app.strip_relative_path(pathname) or "")
     if not page:
         return Decision(permissions.OPEN, f"page {pathname} (not found)")  # Dash's 404 layout, no data
@@ -104,8 +106,8 @@ def page_decision(app: dash.Dash, pathname: str) -> Decision:
 
 
 def callback_decision(app: dash.Dash, body) -> Decision:
-    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
-        return Decision(None, "callback without an output", status=400)
+    if not _well_formed(body):
+        return Decision(None, "a callback request needs output, outputs, inputs and state in Dash's shape", status=400)
     output = body["output"]
     spec = app.callback_map.get(output) or _callback.GLOBAL_CALLBACK_MAP.get(output)
     if spec is None:
@@ -128,6 +130,25 @@ def callback_access(func) -> Access | None:
         if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[0])):
             best = (prefix, access)
     return best[1] if best else None
+
+
+def _well_formed(body) -> bool:
+    # Dash itself answers a malformed body with a 500; a forged request gets a 400 here instead.
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        return False
+    for key in ("inputs", "state", "changedPropIds"):
+        if key in body and not isinstance(body[key], list):
+            return False
+    if not isinstance(body.get("inputs"), list):
+        return False
+    items = [*body["inputs"], *body.get("state", [])]
+    outputs = body.get("outputs", [])
+    items += outputs if isinstance(outputs, list) else [outputs]
+    for item in items:
+        for leaf in item if isinstance(item, list) else [item]:
+            if not isinstance(leaf, dict) or "id" not in leaf or not isinstance(leaf.get("property"), str):
+                return False
+    return all(isinstance(p, str) for p in body.get("changedPropIds", []))
 
 
 def _input_value(body: dict, component_id: str, prop: str):
@@ -172,3 +193,41 @@ def _audit_success(response):
         with current_app.extensions["gcc_db"].session() as s:
             audit.record(s, action, current_viewer(), target_type="route", target_id=request.path)
     return response
+
+
+def describe(app: dash.Dash) -> dict:
+    """The permission of every route, page and server-side callback of this app, as the guard
+    sees them (`python app.py routes`, and tests/test_access_sweep.py which replays them all)."""
+    app.server.test_client().get("/_dash-layout")  # lets Dash finish its setup (callbacks, pages)
+    routes = []
+    for rule in app.server.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            entry = permissions.ROUTES.get(rule.rule)
+            if isinstance(entry, dict):
+                entry = entry.get(method)
+            if entry is None:
+                entry = next((a for p, a in permissions.ROUTE_PREFIXES.items() if rule.rule.startswith(p)), None)
+            routes.append({"rule": rule.rule, "method": method, "endpoint": rule.endpoint, "permission": _name(entry)})
+    pages = [
+        {
+            "path": page.get("path"),
+            "path_template": page.get("path_template"),
+            "module": page.get("module"),
+            "permission": _name(permissions.PAGES.get(page.get("path_template") or page.get("path"))),
+        }
+        for page in dash.page_registry.values()
+    ]
+    callbacks = []
+    for output, spec in app.callback_map.items():
+        func = spec.get("callback")
+        router = output.startswith("..") and "_pages_content.children" in output
+        if func is None:
+            permission = "clientside"  # runs in the browser; never reaches the server
+        else:
+            permission = PAGE if router else _name(callback_access(func))
+        callbacks.append({"output": output, "module": getattr(func, "__module__", None), "permission": permission})
+    return {"routes": routes, "pages": pages, "callbacks": callbacks}
+
+
+def _name(access: Access | None) -> str | None:
+    return access.permission if access is not None else None

@@ -1,0 +1,80 @@
+"""In a real browser: the kiosk link opens the big screen with no login and no CSP violation, the
+login form works, and an anonymous visitor of a staff page gets the login form."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import live_server
+from tests.auth_helpers import kiosk_url, login_as
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = live_server.start(tmp_path_factory.mktemp("auth_browser"), grids=30, days=10)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def watched_page(browser):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    remote = []
+    page.on(
+        "request",
+        lambda r: remote.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None,
+    )
+    return page, problems, remote
+
+
+def test_kiosk_link_opens_the_big_screen_without_csp_violations(server, browser):
+    page, problems, remote = watched_page(browser)
+    page.goto(kiosk_url(server))
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(2500)  # a refresh cycle of the screen's callbacks
+    assert "/login" not in page.url
+    body = page.inner_text("body")
+    assert "请先登录" not in body and "无权" not in body
+    if page.query_selector(".maplibregl-map"):
+        page.wait_for_selector(".maplibregl-canvas", timeout=20000)
+    violations = [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
+    assert not violations, violations
+    assert not problems, problems
+    assert not remote, f"remote requests: {remote}"
+    page.close()
+
+
+def test_login_form_in_a_browser_and_a_staff_page_for_anonymous(server, browser):
+    page, problems, _ = watched_page(browser)
+    response = page.goto(server.url + "/screen")
+    assert response.status == 401 and page.query_selector("#username") is not None
+    login_as(page, server.url, "dispatcher")
+    assert "/login" not in page.url
+    page.goto(server.url + "/screen")
+    page.wait_for_load_state("networkidle")
+    assert "请先登录" not in page.inner_text("body")
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
+    page.close()
