@@ -267,7 +267,8 @@ def post_request():
                 notices.append("media_url is not fetched (intranet): upload the photo as a `media` file")
         else:
             raise ApiError(422, "invalid_request", [{"loc": [theirs], "msg": "unknown field", "type": "extra"}])
-    name = " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p)
+    parts = [p for p in (form.get("last_name"), form.get("first_name")) if p]
+    name = ("" if all(ord(c) > 0x2E80 for p in parts for c in p) else " ").join(parts)  # 张三, Smith John
     if name:
         body["reporter_name"] = name
     if "address" not in body and form.get("address_id"):
