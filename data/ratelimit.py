@@ -37,11 +37,12 @@ class Verdict:
 
 
 def hit(db: Database, limits: list[Limit], *, now: float | None = None) -> Verdict:
-    """Count one hit against every limit (in one transaction); the first limit exceeded refuses.
-    Every hit counts, also a refused one: hammering does not reset anything."""
+    """Count one hit against the limits in order (one transaction); the first limit exceeded
+    refuses and the later ones are not counted. So put the client's own limit first: a client
+    hammering past its limit keeps counting against itself (no reset by persistence) but does not
+    use up the global allowance everybody else shares."""
     now = time.time() if now is None else now
     insert = sqlite.insert if db.is_sqlite else postgresql.insert
-    verdict = None
     with db.session() as session:
         for limit in limits:
             start = int(now // limit.seconds) * limit.seconds
@@ -53,6 +54,6 @@ def hit(db: Database, limits: list[Limit], *, now: float | None = None) -> Verdi
             if hits == 1 and random.random() < 0.05:
                 # A new window began: now and then forget windows that ended a day ago or more.
                 session.execute(delete(RateCounter).where(RateCounter.window_start < now - 86400 - limit.seconds))
-            if hits > limit.limit and verdict is None:
-                verdict = Verdict(False, limit.bucket, hits, limit.limit, max(1, int(start + limit.seconds - now)))
-    return verdict or Verdict(True, "", 0, 0, 0)
+            if hits > limit.limit:
+                return Verdict(False, limit.bucket, hits, limit.limit, max(1, int(start + limit.seconds - now)))
+    return Verdict(True, "", 0, 0, 0)

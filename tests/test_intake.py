@@ -270,8 +270,10 @@ def test_rate_limits_count_per_client_and_globally(db):
     now = 1_000_020.0
     verdicts = [ratelimit.hit(db, limits("a"), now=now).allowed for _ in range(4)]
     assert verdicts == [True, True, True, False]
-    assert ratelimit.hit(db, limits("b"), now=now).allowed  # global 5th hit
-    refused = ratelimit.hit(db, limits("c"), now=now)  # global 6th
+    # a's refused hit did not use up the global allowance: 3 so far.
+    assert ratelimit.hit(db, limits("b"), now=now).allowed  # global 4th
+    assert ratelimit.hit(db, limits("c"), now=now).allowed  # global 5th
+    refused = ratelimit.hit(db, limits("d"), now=now)  # global 6th
     assert not refused.allowed and refused.bucket == "t:global" and 1 <= refused.retry_after <= 60
     assert ratelimit.hit(db, limits("a"), now=now + 60).allowed  # the next window
 
