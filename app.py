@@ -17,7 +17,7 @@ import sys
 from data.settings import SettingsError, load_settings
 
 # Packages that contribute sub-commands: each has COMMANDS, a list of cli.Command.
-COMMAND_MODULES = ["dashboard.cli", "data.cli", "dashboard.auth.cli"]
+COMMAND_MODULES = ["dashboard.cli", "data.cli", "dashboard.auth.cli", "dashboard.api.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
