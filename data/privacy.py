@@ -21,12 +21,14 @@ from data.masking import mask_address, mask_id_number, mask_name, mask_phone, su
 # How a field is shown: raw, masked (138****5678, 张*, 1***...12), to the estate level, or not at all.
 RAW, MASK, ESTATE, HIDE = "raw", "mask", "estate", "hide"
 
+# Staff who work a case see where it is (the address); who reported it stays masked until an
+# explicit, audited unmask. Screens that hang in public (kiosk) show the estate only.
 _DESK = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK}
-_FIELD = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK}  # on site: needs the address
+_FIELD = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK}
 POLICY: dict[str, dict[str, str]] = {
     "admin": _DESK,
     "dispatcher": _DESK,
-    "supervisor": {"name": MASK, "phone": MASK, "address": ESTATE, "id_number": MASK},
+    "supervisor": _DESK,  # supervises (督办) the case: needs where it is
     "grid_head": _FIELD,
     "grid_worker": _FIELD,
     "property": _FIELD,
