@@ -201,3 +201,24 @@ def test_audit_counts_match_with_a_since_filter(db):
         recent = audit.entries(s, audit.AuditQuery(since=now - timedelta(days=1)))
         total = s.scalar(select(func.count(AuditLog.id)))
     assert len(recent) == 1 and total == 2
+
+
+def test_routes_marked_for_audit_write_a_row_per_successful_download(db, district, settings, monkeypatch):
+    """Exports and report downloads are audited by the guard from the permission table, so a
+    download route cannot forget it."""
+    from dashboard.auth import permissions
+
+    monkeypatch.setitem(permissions.ROUTES, "/reports/<name>.pdf", permissions.Access("export", audit="download"))
+    with db.session() as s:
+        users.create_demo_accounts(s, PASSWORD)
+    app = create_app(settings, db)
+    app.server.add_url_rule("/reports/<name>.pdf", "report_pdf", lambda name: ("%PDF-1.4", 200 if name != "x" else 404))
+    client = app.server.test_client()
+    assert client.get("/reports/week-47.pdf").status_code == 401  # refused: nothing downloaded, nothing audited
+    post_login(client, "dispatcher", PASSWORD)
+    assert client.get("/reports/week-47.pdf").status_code == 200
+    assert client.get("/reports/x.pdf").status_code == 404
+    downloads = rows(db, "download")
+    assert [(r["username"], r["target_id"], r["client"]) for r in downloads] == [
+        ("dispatcher", "/reports/week-47.pdf", "127.0.0.1")
+    ]

@@ -240,3 +240,27 @@ def test_security_headers_and_csp_on_every_response(client):
 def test_debug_is_off_unless_the_environment_enables_it(db, settings, accounts):
     app = create_app(settings, db)
     assert settings.gcc_debug is False and app.server.debug is False
+
+
+# --- the guard's table ----------------------------------------------------------------------
+
+
+def test_a_route_missing_from_the_permission_table_is_refused(db, settings, accounts):
+    app = create_app(settings, db)
+    app.server.add_url_rule("/unlisted-report.csv", "unlisted", lambda: "secret,data")
+    client = app.server.test_client()
+    assert client.get("/unlisted-report.csv").status_code == 401
+    login(client, "admin")
+    assert client.get("/unlisted-report.csv").status_code == 403
+
+
+def test_a_malformed_callback_request_is_a_400_not_a_500(client):
+    login(client, "admin")
+    for body in ({"output": 3}, {"output": "x.children"}, {"output": "x.children", "inputs": "nope"}, [1, 2]):
+        assert client.post("/_dash-update-component", json=body).status_code == 400
+    unknown = {
+        "output": "nothing-here.children",
+        "outputs": {"id": "nothing-here", "property": "children"},
+        "inputs": [],
+    }
+    assert client.post("/_dash-update-component", json=unknown).status_code == 404
