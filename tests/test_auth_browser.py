@@ -78,3 +78,32 @@ def test_login_form_in_a_browser_and_a_staff_page_for_anonymous(server, browser)
     assert "请先登录" not in page.inner_text("body")
     assert not [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
     page.close()
+
+
+def test_every_page_renders_for_the_admin_without_csp_violations(server, browser):
+    """Every page the app registers (read from the app, so new pages are included)."""
+    import json
+    import re
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{server.env['GCC_INSTANCE_DIR']}/gcc.sqlite3")
+    with engine.connect() as conn:
+        grid = conn.execute(text("SELECT code FROM regions WHERE level = 'grid' ORDER BY code LIMIT 1")).scalar()
+        ticket_id, token = conn.execute(text("SELECT id, public_token FROM tickets ORDER BY id LIMIT 1")).one()
+    engine.dispose()
+    values = {"code": grid, "ticket_id": ticket_id, "token": token}
+    pages = json.loads(server.cli("routes", "--json").stdout)["pages"]
+    page, problems, remote = watched_page(browser)
+    login_as(page, server.url, "admin")
+    visited = []
+    for entry in pages:
+        path = re.sub(r"<([^>]+)>", lambda m: str(values.get(m.group(1), "x")), entry["path_template"] or entry["path"])
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        visited.append(path)
+    violations = [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
+    assert not violations, violations
+    assert not remote, f"remote requests: {remote}"
+    assert "/screen" in visited
+    page.close()
