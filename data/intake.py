@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from data import duplicates, idempotency, photos, workflow
@@ -37,6 +37,7 @@ COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 LINE = r"^[^\x00-\x1f\x7f]*$"
 MAX_ID = 2**31 - 1
+TRIES = 5  # attempts of one submission against concurrent twins (see _with_retries)
 
 
 class Report(BaseModel):
@@ -152,19 +153,27 @@ def _with_retries(db: Database, settings: Settings, attempt) -> Outcome:
     """Run `attempt(session, written_refs)` in a write transaction. A unique-index conflict means a
     concurrent twin won (same Idempotency-Key, same IoT device, same external id): try again and
     find its result. Photo files of a failed attempt are removed."""
-    for tries in range(3):
+    for tries in range(TRIES):
         written: list[str] = []
         try:
             with db.session() as session:
                 return attempt(session, written)
-        except IntegrityError:
+        except (IntegrityError, OperationalError) as exc:
             photos.discard(settings, written)
-            if tries == 2:
+            if isinstance(exc, OperationalError) and not _deadlock(exc):
+                raise
+            if tries == TRIES - 1:
                 raise IntakeError("conflict", "a concurrent request changed the same data; try again", 409) from None
         except BaseException:
             photos.discard(settings, written)
             raise
     raise AssertionError("unreachable")
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    """PostgreSQL chose this transaction as a deadlock's victim (or a serialisation failure):
+    nothing was written, and running it again is the documented remedy."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def _submit_once(session, settings, report, actor, source, lon, lat, uploads, scope, key, print_, now, written):
@@ -181,11 +190,15 @@ def _submit_once(session, settings, report, actor, source, lon, lat, uploads, sc
         raise IntakeError(
             "external_id_taken", f"a {source} ticket with external_id {report.external_id!r} exists already", 409
         )
-    outcome = None
+    outcome = alarm = None
     if source == "iot":
-        outcome = _repeat_alarm(session, settings, report, actor, now)
+        # Locked until commit: a concurrent alarm of the device waits here, then sees our result.
+        alarm = session.get(IotAlarmState, (report.device_id, report.alarm_type), with_for_update=True)
+        outcome = _repeat_alarm(session, settings, report, actor, alarm, now)
     if outcome is None:
         outcome = _create(session, settings, report, actor, source, category, lon, lat, uploads, now, written)
+        if source == "iot":
+            _remember_alarm(session, report, alarm, outcome.ticket_id, now)
     if record is not None:
         record.ticket_id = outcome.ticket_id
         record.result = asdict(outcome)
@@ -241,8 +254,6 @@ def _create(session, settings, report, actor, source, category, lon, lat, upload
     )
     photos.record(session, ticket.id, "report", list(zip(refs, uploads, strict=True)))
     duplicates.remember(session, ticket.id, found, now)
-    if source == "iot":
-        _remember_alarm(session, report, ticket.id, now)
     notices = []
     if found:
         notices.append(f"附近 {settings.gcc_duplicate_radius_m:g} 米内已有同类工单在办，可能是重复上报")
@@ -260,10 +271,9 @@ def _create(session, settings, report, actor, source, category, lon, lat, upload
 # IoT alarms.
 
 
-def _repeat_alarm(session, settings, report, actor, now) -> Outcome | None:
+def _repeat_alarm(session, settings, report, actor, state, now) -> Outcome | None:
     """If this device's alarm of this type opened a ticket that is still open and last alarmed
     less than the window ago, add the alarm to it (a comment event) and return it."""
-    state = session.get(IotAlarmState, (report.device_id, report.alarm_type), with_for_update=True)
     if state is None or now - state.last_at > timedelta(minutes=settings.gcc_iot_repeat_minutes):
         return None
     ticket = session.get(Ticket, state.ticket_id)
@@ -285,8 +295,11 @@ def _repeat_alarm(session, settings, report, actor, now) -> Outcome | None:
     )
 
 
-def _remember_alarm(session, report, ticket_id, now) -> None:
-    state = session.get(IotAlarmState, (report.device_id, report.alarm_type))
+def _remember_alarm(session, report, state, ticket_id, now) -> None:
+    """Point the device's alarm at its new ticket. `state` is the row read (and locked) before
+    the ticket was made; None means there was none, and a concurrent first alarm that inserts it
+    first makes our insert fail, so the whole submission retries and finds that alarm's ticket
+    (in READ COMMITTED a second read here could already see the other one's row: never re-read)."""
     if state is None:
         session.add(
             IotAlarmState(
