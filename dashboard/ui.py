@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from dashboard import screen
+from dashboard import desk, drill, screen, ticketview
 from dashboard.common import geojson
 
 
@@ -14,3 +14,6 @@ def install(app: dash.Dash) -> None:
     app.server.register_blueprint(geojson.blueprint)
     app.layout = html.Div(dash.page_container, className="gcc-root")
     screen.register_callbacks(app)
+    drill.register_callbacks(app)
+    desk.register_callbacks(app)
+    ticketview.register_callbacks(app)

@@ -78,8 +78,9 @@
         return noUpdate();
       },
 
+      /* Fit a map to its bounds at its real size (the server guessed the size of the box). */
       fitMap: function (view) {
-        if (view && view.bounds) { fitBounds("screen-map", view.bounds, false, 0); }
+        if (view && view.bounds) { fitBounds(view.graph || "screen-map", view.bounds, false, 0); }
         return noUpdate();
       },
 
@@ -102,4 +103,31 @@
       }
     }
   });
+})();
+
+/* Drill-down pages: filters in the URL, clicks on the region map. */
+(function () {
+  "use strict";
+  var ns = window.dash_clientside.gcc;
+  ns.syncQuery = function (period, category, status) {
+    var params = new URLSearchParams(window.location.search);
+    [["period", period], ["category", category], ["status", status]].forEach(function (kv) {
+      if (kv[1]) { params.set(kv[0], kv[1]); } else { params.delete(kv[0]); }
+    });
+    var qs = params.toString();
+    window.history.replaceState(window.history.state, "", window.location.pathname + (qs ? "?" + qs : ""));
+    return window.dash_clientside.no_update;
+  };
+  ns.openFromRegionMap = function (clickData) {
+    var p = clickData && clickData.points && clickData.points[0];
+    if (!p) { return window.dash_clientside.no_update; }
+    if (p.location) {
+      if (window.location.pathname !== "/grid/" + p.location) {
+        window.location.assign("/grid/" + encodeURIComponent(p.location));
+      }
+    } else if (typeof p.customdata === "number") {
+      window.location.assign("/ticket/" + p.customdata);
+    }
+    return window.dash_clientside.no_update;
+  };
 })();

@@ -96,4 +96,8 @@ PAGES: dict[str, Access] = {
 CALLBACK_MODULES: dict[str, Access] = {
     "dash": OPEN,  # Dash's own: the pages router (guard checks the page it renders) and document.title
     "dashboard.screen": Access("aggregates"),  # the big screen's refresh (issue #4)
+    "dashboard.drill": Access("drilldown"),  # drill-down filters (issue #4)
+    "dashboard.desk": Access("desk"),  # the desk's queues (issue #4)
+    "dashboard.desk.actions": Access("ticket_actions"),  # the action panel, on /desk and /ticket (issue #4)
+    "dashboard.ticketview": Access("tickets"),  # the ticket page after an action (issue #4)
 }

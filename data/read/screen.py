@@ -44,6 +44,9 @@ class Ratio:
         return self.num / self.den if self.den else None
 
 
+NO_RATIO = Ratio(0, 0)
+
+
 @dataclass
 class Kpis:
     reported_today: int = 0
