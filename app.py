@@ -17,7 +17,7 @@ import sys
 from data.settings import SettingsError, load_settings
 
 # Packages that contribute sub-commands: each has COMMANDS, a list of cli.Command.
-COMMAND_MODULES = ["dashboard.cli", "data.cli", "dashboard.auth.cli", "dashboard.api.cli"]
+COMMAND_MODULES = ["dashboard.cli", "data.cli", "dashboard.auth.cli", "dashboard.api.cli", "data.importers.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Every job run and every migration plugin at INFO would drown what an operator needs to see.
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as exc:
