@@ -17,8 +17,8 @@ from data import duplicates, workflow
 from data.access import Viewer
 from data.clock import UTC
 from data.demo.reference import SOURCE_LABELS
-from data.masking import mask_name, mask_phone
 from data.models import OPEN_STATUSES, RATINGS, Category, Region, Ticket, TicketEvent
+from data.privacy import present_ticket_reporter
 
 ACTION_LABELS = {"report": "上报", **{a: t.label for a, t in workflow.TRANSITIONS.items()}}
 STATUSES = tuple(workflow.STATUS_LABELS)
@@ -96,8 +96,8 @@ class TicketOut(Out):
     grid: RegionOut | None
     community: RegionOut | None
     street: RegionOut | None
-    reporter_name: str | None = Field(description="Masked (张*) unless the client may unmask.")
-    reporter_phone: str | None = Field(description="Masked (138****5678) unless the client may unmask.")
+    reporter_name: str | None = Field(description="Masked (张*) except for system keys (data.privacy).")
+    reporter_phone: str | None = Field(description="Masked (138****5678) except for system keys (data.privacy).")
     photos: list[PhotoOut]
     assignee_staff_id: int | None
     assignee_org_id: int | None
@@ -276,7 +276,9 @@ class Regions:
 
 
 def ticket_out(session: Session, viewer: Viewer, ticket: Ticket, regions: Regions, *, detail: bool = False):
-    unmask = viewer.can("unmask")
+    # Masked per data.privacy's policy for the viewer's role (raw only for trusted 'system' keys);
+    # unmasking is the explicit, audited data.privacy.unmask.
+    person = present_ticket_reporter(viewer, ticket)
     candidates = (
         [
             DuplicateOut(ticket_id=d["ticket_id"], distance_m=d["distance_m"])
@@ -295,17 +297,15 @@ def ticket_out(session: Session, viewer: Viewer, ticket: Ticket, regions: Region
         category=category_out(ticket.category, regions.groups.get(ticket.category.parent_id)),
         priority=ticket.priority,
         description=ticket.description or "",
-        address=ticket.address,
+        address=person.address,
         lon=ticket.lon,
         lat=ticket.lat,
         location_match=ticket.location_match,
         grid=regions.region(ticket.grid_id),
         community=regions.region(ticket.community_id),
         street=regions.region(ticket.street_id),
-        reporter_name=ticket.reporter_name if unmask or not ticket.reporter_name else mask_name(ticket.reporter_name),
-        reporter_phone=ticket.reporter_phone
-        if unmask or not ticket.reporter_phone
-        else mask_phone(ticket.reporter_phone),
+        reporter_name=person.name,
+        reporter_phone=person.phone,
         photos=[photo_out(r, ticket_id=ticket.id) for r in ticket.photos or []],
         assignee_staff_id=ticket.assignee_staff_id,
         assignee_org_id=ticket.assignee_org_id,
