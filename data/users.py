@@ -125,6 +125,10 @@ def create_user(
         if region is None:
             raise UserError(f"no region with code {region_code!r}")
         region_id = region.id
+    if region_id is not None and session.get(Region, region_id).level == "district":
+        # The whole district is "no limit" (None) in data.access: tickets carry their grid,
+        # community and street, not the district, so a district id would match none of them.
+        region_id = None
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise UserError(f"no organisation {organisation_id}")
     _check_scope(role, region_id, staff_id, organisation_id)

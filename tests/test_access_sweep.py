@@ -58,6 +58,8 @@ MASKED_PHONE = re.compile(r"144\*{4}\d{4}")  # a canary phone, masked
 KNOWN_PROBLEMS = {
     r"callback \.\.screen-kpis\.children\S* .* -> 500": "issue #4, dashboard/screen/refresh.py: the refresh "
     "callback raises TypeError on forged n_intervals / metric values instead of refusing them",
+    r"callback \.\.desk-ticket\.data\S* .* -> 500": "issue #4 (ticket desk), dashboard/desk/actions.py: the desk "
+    "callback raises on forged inputs (wrong types) instead of refusing them",
     r"GET /(api/v1/tickets|open311/v2/requests\.json)\S* -> 200: raw (phone|reporter name)": "issue #5, "
     "dashboard/api/schemas.py: raw reporter phone/name for every viewer with the 'unmask' permission; unmasking "
     "is the explicit, audited data.privacy.unmask (raw by default only for 'system' API keys)",

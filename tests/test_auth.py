@@ -71,6 +71,7 @@ def test_each_demo_account_gets_the_scope_of_its_role(db, district, accounts):
         viewer = users.viewer_for(by_name["community"])
         assert {a.username for a in accounts} == set(by_name)
         assert by_name["admin"].region_id is None
+        assert by_name["dispatcher"].region_id is None  # the district: no limit, not "the district's id"
         street, community = by_name["street"], by_name["community"]
         assert street.region_id in set(district.street_of.values())
         assert community.region_id in set(district.community_of.values())
