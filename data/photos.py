@@ -107,7 +107,7 @@ def _reencode(img: Image.Image) -> tuple[bytes, str, tuple[int, int]]:
     if has_alpha:
         bare.save(out, "PNG", optimize=False)
         return out.getvalue(), "image/png", bare.size
-    bare.save(out, "JPEG", quality=85, optimize=True)
+    bare.save(out, "JPEG", quality=85)  # optimize=True triples the encode time for ~5 % smaller files
     return out.getvalue(), "image/jpeg", bare.size
 
 
