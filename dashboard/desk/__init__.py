@@ -13,6 +13,8 @@ from dashboard.common.access import refusal_panel
 from dashboard.common.chrome import card, shell
 from dashboard.common.context import reader, settings
 from dashboard.common.fmt import local
+from dashboard.common.inputs import as_dict, as_str
+from dashboard.common.inputs import ticket_id as as_ticket_id
 from dashboard.desk import actions
 from dashboard.labels import source_label, status_label, t
 from dashboard.viewer import current_viewer
@@ -78,7 +80,7 @@ def layout(viewer: Viewer, ticket_id: str | None = None, queue: str | None = Non
     viewer.require("tickets")
     tz = settings().gcc_timezone
     queue = queue if queue in QUEUES else "new"
-    chosen = int(ticket_id) if ticket_id and str(ticket_id).isdigit() else None
+    chosen = as_ticket_id(ticket_id)
     with reader() as session:
         counts = queue_counts(session, viewer)
         rows = queue_rows(session, viewer, queue)
@@ -151,10 +153,11 @@ def detail(view) -> list:
 
 def refresh_queue(queue, _changed, _clicks):
     viewer = current_viewer()
+    queue = as_str(queue, "new", choices=QUEUES)
     try:
         with reader() as session:
             counts = queue_counts(session, viewer)
-            rows = queue_rows(session, viewer, queue if queue in QUEUES else "new")
+            rows = queue_rows(session, viewer, queue)
     except AccessDenied:
         return no_update, no_update
     except Exception:
@@ -165,9 +168,10 @@ def refresh_queue(queue, _changed, _clicks):
 
 def choose(selected):
     viewer = current_viewer()
-    if not selected:
+    first = selected[0] if isinstance(selected, list) and selected else None
+    ticket_id = as_ticket_id(as_dict(first).get("id"))
+    if ticket_id is None:
         return no_update, no_update, no_update, no_update
-    ticket_id = selected[0].get("id")
     try:
         view, options = actions.load(viewer, ticket_id)
     except AccessDenied:
@@ -180,6 +184,9 @@ def choose(selected):
 
 def after_action(_changed, ticket_id):
     """An action changed the ticket: show its new state."""
+    ticket_id = as_ticket_id(ticket_id)
+    if ticket_id is None:
+        return no_update
     try:
         view, _ = actions.load(current_viewer(), ticket_id)
     except AccessDenied:

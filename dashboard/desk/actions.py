@@ -11,6 +11,8 @@ import logging
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.common.context import db, reader
+from dashboard.common.inputs import as_int, as_number, as_str
+from dashboard.common.inputs import ticket_id as as_ticket_id
 from dashboard.labels import action_label, rating_label, t
 from dashboard.viewer import current_viewer
 from data import workflow
@@ -217,11 +219,16 @@ def perform(
 
 def act(_clicks, _confirm, pending, ticket_id, changed, note, assignee, duplicate_of, rating, lon, lat):
     viewer = current_viewer()
+    ticket_id = as_ticket_id(ticket_id)
+    pending = as_str(pending, None, choices=tuple(workflow.TRANSITIONS))
+    changed = as_int(changed, 0, lo=0)
+    note, assignee, rating = as_str(note), as_str(assignee, max_len=40), as_str(rating, max_len=20)
+    duplicate_of, lon, lat = as_number(duplicate_of), as_number(lon), as_number(lat)
     trigger = ctx.triggered_id
     if not ticket_id or trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
         return no_update, no_update, no_update
     if isinstance(trigger, dict):
-        action = trigger.get("action")
+        action = as_str(trigger.get("action"), None, choices=tuple(workflow.TRANSITIONS))
         if action in NEEDS:
             view, options = _safe_load(viewer, ticket_id)
             return panel(viewer, view, options, pending=action), action, no_update
@@ -244,7 +251,7 @@ def act(_clicks, _confirm, pending, ticket_id, changed, note, assignee, duplicat
             lat=lat,
         )
         message = ("ok", t("desk.done", action=action_label(action), id=ticket_id))
-        changed = (changed or 0) + 1
+        changed = changed + 1
     except (workflow.WorkflowError, AccessDenied, InputProblem) as exc:
         message = ("error", str(exc) if isinstance(exc, InputProblem) else error_text(exc))
         keep_pending = (

@@ -13,6 +13,7 @@ from dashboard.common.access import refusal_panel
 from dashboard.common.chrome import breadcrumb, card, shell
 from dashboard.common.context import reader, settings
 from dashboard.common.fmt import count, percent
+from dashboard.common.inputs import as_dict, as_str
 from dashboard.drill import table
 from dashboard.figures import maps
 from dashboard.figures.charts import weekly_figure
@@ -296,9 +297,13 @@ def apply_filters(period, category, status, region):
     """Filters changed: new rows, count and map points for the same region."""
     viewer = current_viewer()
     cfg = settings()
+    region = as_dict(region)
+    code = as_str(region.get("code"), "", max_len=64)
+    level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
+    period, category, status = (as_str(v, None, max_len=32) for v in (period, category, status))
     try:
         with reader() as session:
-            page = region_page(session, viewer, (region or {}).get("code", ""), level=(region or {}).get("level"))
+            page = region_page(session, viewer, code, level=level)
             main_codes = main_categories(session)
             filters, _ = parse_filters(
                 {"period": period, "category": category, "status": status}, {c for c, _ in main_codes}

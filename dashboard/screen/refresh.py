@@ -13,6 +13,7 @@ from flask import request
 
 from dashboard.common.context import reader, sent_values, settings
 from dashboard.common.fmt import local
+from dashboard.common.inputs import as_dict, as_int, as_str
 from dashboard.labels import t
 from dashboard.screen import charts, feed, header, kpis, ranking
 from dashboard.screen import map as map_part
@@ -51,11 +52,14 @@ def asof(snapshot_as_of, read_at, tz: str, serial: int) -> dict:
 
 def refresh(n_intervals, metric, sent_digests, client_meta):
     keep = [no_update] * len(OUTPUTS)
+    n_intervals = as_int(n_intervals, 0, lo=0)
+    metric = as_str(metric, METRICS[0], choices=METRICS)
+    sent_digests = {k: v for k, v in as_dict(sent_digests).items() if isinstance(k, str) and isinstance(v, str)}
+    client_meta = as_dict(client_meta)
     viewer = current_viewer()
     if not viewer.can("aggregates"):
         keep[-1] = t("access.login_needed") if viewer.role in ("anonymous", "resident") else t("access.denied")
         return keep
-    metric = metric if metric in METRICS else METRICS[0]
     cfg = settings()
     tz = cfg.gcc_timezone
     sent = Sent(sent_digests, sent_values())
@@ -83,7 +87,7 @@ def refresh(n_intervals, metric, sent_digests, client_meta):
         chart_out[charts.SOURCE],
         ranking.update(snapshot.ranking_best, snapshot.ranking_worst, sent),
         feed.update(snapshot.feed, tz, sent),
-        asof(snapshot.as_of, snapshot.read_at, tz, int(n_intervals or 0)),
+        asof(snapshot.as_of, snapshot.read_at, tz, n_intervals),
         sent.current if sent.current != sent.previous else no_update,
         "",
     ]

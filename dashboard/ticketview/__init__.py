@@ -12,6 +12,7 @@ from dashboard import labels
 from dashboard.common.chrome import breadcrumb, card, region_href, shell
 from dashboard.common.context import reader, settings
 from dashboard.common.fmt import local
+from dashboard.common.inputs import ticket_id as as_ticket_id
 from dashboard.desk import actions
 from dashboard.figures import maps
 from dashboard.labels import action_label, duration, match_label, rating_label, source_label, status_label, t
@@ -171,9 +172,10 @@ def sections(viewer: Viewer, view: TicketView) -> tuple[list, list, html.Section
 
 
 def layout(viewer: Viewer, ticket_id: str | None = None, **_query):
-    if not ticket_id or not str(ticket_id).isdigit() or len(str(ticket_id)) > 18:
-        raise AccessDenied(f"bad ticket id {ticket_id!r}")
-    view, options = actions.load(viewer, int(ticket_id))
+    number = as_ticket_id(ticket_id)
+    if number is None:
+        raise AccessDenied(f"bad ticket id {ticket_id!r:.40}")
+    view, options = actions.load(viewer, number)
     chain = [r for r in (view.street, view.community, view.grid) if r is not None]
     with reader() as session:
         district = directory(session).district()
@@ -201,6 +203,9 @@ def layout(viewer: Viewer, ticket_id: str | None = None, **_query):
 
 def after_action(_changed, ticket_id):
     viewer = current_viewer()
+    ticket_id = as_ticket_id(ticket_id)
+    if ticket_id is None:
+        return no_update, no_update
     try:
         view, _ = actions.load(viewer, ticket_id)
     except AccessDenied:

@@ -1,0 +1,44 @@
+"""Callback inputs come from the browser and can be anything (a forged request sends lists where
+numbers belong): these coerce a value to what the callback expects, or to a default — a callback
+never raises on its inputs."""
+
+from __future__ import annotations
+
+BIG = 2**63 - 1
+
+
+def as_int(value, default: int | None = None, *, lo: int = -BIG, hi: int = BIG) -> int | None:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
+        number = int(value)
+    else:
+        return default
+    return number if lo <= number <= hi else default
+
+
+def as_str(value, default: str | None = None, *, choices=None, max_len: int = 500) -> str | None:
+    if not isinstance(value, str) or len(value) > max_len:
+        return default
+    if choices is not None and value not in choices:
+        return default
+    return value
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_number(value) -> float | int | str | None:
+    """A number, or the raw text when it is text (the caller reports it as not a number)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | str):
+        return value
+    return None
+
+
+def ticket_id(value) -> int | None:
+    return as_int(value, None, lo=1)
