@@ -102,8 +102,10 @@ def create_user(
     region_code: str | None = None,
     staff_id: int | None = None,
     organisation_id: int | None = None,
+    password_hash: str | None = None,
 ) -> User:
-    """A new active account; its scope is validated so a supervisor without an area cannot exist."""
+    """A new active account; its scope is validated so a supervisor without an area cannot exist.
+    `password_hash`: the hash of `password` when the caller made it already (demo accounts)."""
     if not USERNAME.match(username or ""):
         raise UserError("a username is 3-64 letters, digits, '_', '.' or '-'")
     if role not in LOGIN_ROLES:
@@ -135,7 +137,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         role=role,
         staff_id=staff_id,
         organisation_id=organisation_id,
@@ -348,10 +350,13 @@ def create_demo_accounts(session: Session, password: str) -> list[DemoAccount]:
         ("department", "department", {"organisation_id": department_id}, "职能部门"),
     ]
     accounts = []
+    hashed = hash_password(password)  # one scrypt for the eight accounts that share the demo password
     for username, role, scope, label in specs:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             continue
-        create_user(session, username, password, role, display_name=f"演示{ROLE_LABELS[role]}", **scope)
+        create_user(
+            session, username, password, role, display_name=f"演示{ROLE_LABELS[role]}", password_hash=hashed, **scope
+        )
         accounts.append(DemoAccount(username, role, label))
     return accounts
 
