@@ -533,6 +533,46 @@ MATCH_EN = {
 
 LOCALES = {"zh": ZH, "en": EN}
 
+# AG Grid's own words (pagination, column filters) in Chinese; English is AG Grid's default.
+AG_GRID_ZH = {
+    "page": "第",
+    "to": "至",
+    "of": "/ 共",
+    "more": "更多",
+    "next": "下一页",
+    "last": "末页",
+    "first": "首页",
+    "previous": "上一页",
+    "pageLastRowUnknown": "?",
+    "pageSizeSelectorLabel": "每页",
+    "loadingOoo": "加载中…",
+    "noRowsToShow": "没有工单",
+    "filterOoo": "筛选…",
+    "equals": "等于",
+    "notEqual": "不等于",
+    "blank": "为空",
+    "notBlank": "不为空",
+    "contains": "包含",
+    "notContains": "不包含",
+    "startsWith": "开头是",
+    "endsWith": "结尾是",
+    "lessThan": "小于",
+    "greaterThan": "大于",
+    "inRange": "介于",
+    "andCondition": "且",
+    "orCondition": "或",
+    "applyFilter": "应用",
+    "resetFilter": "重置",
+    "clearFilter": "清除",
+    "cancelFilter": "取消",
+    "selectAll": "全选",
+    "searchOoo": "搜索…",
+}
+
+
+def ag_grid_text(locale: str | None = None) -> dict:
+    return AG_GRID_ZH if (locale or current_locale()) == "zh" else {}
+
 
 def current_locale() -> str:
     """The locale of the running app (GCC_LOCALE), or the default outside a request."""

@@ -12,11 +12,20 @@ from data import aggregates, workflow
 from data.access import AccessDenied, Viewer
 from data.clock import local_day
 from data.models import Boundary, JobStatus, Region
+from data.read import recent
 from data.read.geometry import boundary_version, grid_geometry
 from data.read.screen import RANKING_MIN_VOLUME, read_screen
 from tests.helpers import DESK, T0, new_ticket, run_loop
 
 TZ = "Asia/Shanghai"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Each test resets the database; the screen's day and hour caches must not outlive it."""
+    recent.clear()
+
+
 NOW = T0 + timedelta(hours=6)  # Monday 15:00 local
 
 
@@ -221,3 +230,29 @@ def test_a_refresh_never_scans_the_tickets_table(db, district):
                     if " tickets" in line and "SCAN" in line:
                         # Only the feed walks an index, newest first, and stops after LIMIT rows.
                         assert "LIMIT" in q and "INDEX" in line, (q, plan)
+
+
+def test_hour_buckets_equal_a_direct_read_and_notice_old_tickets(db, district):
+    from data.read.geometry import grid_geometry as geometry_of
+    from data.read.scope import stat_scope
+    from data.read.screen import heat, hourly
+
+    with db.session() as s:
+        for i in range(40):
+            new_ticket(s, district.grid_ids[i % 12], at=NOW - timedelta(minutes=37 * i + 5))
+    kiosk = Viewer.kiosk()
+    for minutes in (0, 23, 61):
+        at = NOW + timedelta(minutes=minutes)
+        with db.reader() as s:
+            scope, geometry = stat_scope(s, kiosk), geometry_of(s)
+            cached = recent.recent(s, scope, geometry, at, TZ)
+            assert (cached.today, cached.yesterday) == hourly(s, scope, at, TZ)
+            assert cached.heat == heat(s, scope, geometry, at)
+    # A report imported into a finished, cached hour is not missed.
+    with db.session() as s:
+        new_ticket(s, district.grid_ids[0], at=NOW - timedelta(hours=5, minutes=10))
+    with db.reader() as s:
+        scope, geometry = stat_scope(s, kiosk), geometry_of(s)
+        cached = recent.recent(s, scope, geometry, NOW + timedelta(minutes=61), TZ)
+        assert cached.heat == heat(s, scope, geometry, NOW + timedelta(minutes=61))
+        assert (cached.today, cached.yesterday) == hourly(s, scope, NOW + timedelta(minutes=61), TZ)

@@ -14,10 +14,17 @@ from data import aggregates
 from data.access import Viewer
 from data.clock import utcnow
 from data.db import Database
+from data.read import recent
 from tests.helpers import new_ticket
 from tests.screen_client import ScreenClient, find
 
 PATCH = "__dash_patch_update"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Each test resets the database; the screen's day and hour caches must not outlive it."""
+    recent.clear()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from dashboard.common.fmt import local
 from dashboard.common.inputs import as_dict, as_str
 from dashboard.common.inputs import ticket_id as as_ticket_id
 from dashboard.desk import actions
-from dashboard.labels import source_label, status_label, t
+from dashboard.labels import ag_grid_text, source_label, status_label, t
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, Viewer
 from data.read.desk import QUEUES, queue_counts, queue_rows
@@ -69,6 +69,7 @@ def queue_table(rows: list[dict], tz: str) -> dag.AgGrid:
             "paginationPageSize": 15,
             "paginationPageSizeSelector": False,
             "domLayout": "autoHeight",
+            "localeText": ag_grid_text(),
         },
         className="gcc-grid",
         style={"width": "100%"},

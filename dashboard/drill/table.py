@@ -9,7 +9,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 
 from dashboard.common.fmt import local
-from dashboard.labels import source_label, status_label, t
+from dashboard.labels import ag_grid_text, source_label, status_label, t
 
 
 def column_defs() -> list[dict]:
@@ -61,6 +61,7 @@ def table(grid_id: str, rows: list[dict], tz: str, *, file_name: str, page_size:
             "paginationPageSizeSelector": [20, 50, 100],
             "animateRows": False,
             "domLayout": "autoHeight",
+            "localeText": ag_grid_text(),
         },
         csvExportParams={
             "fileName": file_name,

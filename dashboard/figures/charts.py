@@ -167,7 +167,15 @@ def weekly_figure(
         bargap=0.3,
         xaxis=theme.axis(font, type="date", tickformat="%m-%d", showgrid=False),
         yaxis=theme.axis(font, rangemode="tozero", nticks=5),
-        yaxis2=theme.axis(font, overlaying="y", side="right", range=[0, 1.05], tickformat=".0%", showgrid=False),
+        yaxis2=theme.axis(
+            font,
+            overlaying="y",
+            side="right",
+            range=[0, 1.05],
+            tickvals=[0, 0.25, 0.5, 0.75, 1],
+            tickformat=".0%",
+            showgrid=False,
+        ),
         hovermode="x unified",
     )
     return {

@@ -86,7 +86,9 @@ def offline_style(tile_url: str = "", attribution: str = "", background: str = t
     style = {
         "version": 8,
         "name": "gcc-offline",
-        "sources": {},
+        # An empty inline source rather than `{}`: Plotly drops empty objects from a figure it
+        # re-renders, and MapLibre then rejects the style ("missing required property sources").
+        "sources": {"none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
         "layers": [{"id": "background", "type": "background", "paint": {"background-color": background}}],
     }
     if tile_url:

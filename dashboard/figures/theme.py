@@ -55,7 +55,7 @@ STATUS_COLORS = {
     "handled": PURPLE,
     "suspended": "#c08457",
     "closed": GREEN,
-    "rated": "#22c7b8",
+    "rated": "#8fb3a6",  # done and rated: recedes next to the open orders
     "rejected": GREY,
     "duplicate": GREY,
 }

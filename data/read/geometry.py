@@ -1,8 +1,8 @@
 """Display geometry for maps: the grids as light, watertight GeoJSON (geo.display), community and
 street outlines along the displayed grid borders, each grid's bounds, and a fixed lattice of heat
 cells over the district. Built from the current Boundary rows and cached per boundary version:
-any new boundary version (an import, a redrawn grid) is a new row, so the version is simply the
-number and the newest id of current boundaries.
+any new boundary version (an import, a redrawn grid) is a new row, so the version is the newest
+boundary id (and the number of active grids).
 
 The big screen sends the grid polygons to the browser once (a cached URL, see
 dashboard/screen/geojson.py); afterwards a refresh sends only values.
@@ -90,11 +90,12 @@ class GridGeometry:
 
 
 def boundary_version(session: Session) -> str:
-    count, newest = session.execute(
-        select(func.count(Boundary.id), func.max(Boundary.id)).where(Boundary.valid_to.is_(None))
-    ).one()
+    """Changes whenever a boundary is added or redrawn (data.regions writes a new row each time):
+    the newest boundary id and the number of active grids (a retired grid), both index lookups."""
+    newest = session.scalar(select(func.max(Boundary.id)))
+    grids = session.scalar(select(func.count(Region.id)).where(Region.level == "grid", Region.active.is_(True)))
     url = session.get_bind().url.render_as_string(hide_password=True)
-    return hashlib.sha1(f"{url}|{count}|{newest}".encode()).hexdigest()[:12]
+    return hashlib.sha1(f"{url}|{newest}|{grids}".encode()).hexdigest()[:12]
 
 
 def grid_geometry(session: Session) -> GridGeometry:

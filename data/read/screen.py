@@ -9,6 +9,7 @@ the estate (data.masking.mask_address); never a reporter's name or phone.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -20,7 +21,8 @@ from data.access import Viewer
 from data.aggregates import windows
 from data.clock import day_start, local_day, utcnow, zone
 from data.masking import mask_address
-from data.models import WORKING_STATUSES, DailyStat, GridStat, JobStatus, Ticket
+from data.models import WORKING_STATUSES, GridStat, JobStatus, Ticket
+from data.read import recent
 from data.read.directory import categories, directory, main_category
 from data.read.geometry import GridGeometry, codes_in_scope, grid_geometry
 from data.read.scope import StatScope, stat_scope
@@ -133,25 +135,34 @@ def read_screen(
     district = tree.district()
     kpis, grids = _grid_stats(session, scope, geometry, codes, tree)
     _counts_from_tickets(session, scope, kpis, now, tz)
-    trend_days, reported, closed = trend(session, scope, now, tz, days=30)
-    today, yesterday = hourly(session, scope, now, tz)
+    day_list, totals = recent.days(session, scope, now, tz, back=30)
+    week = day_list[-7:]
+    if geometry.lattice is not None and recent.whole_hour_zone(tz, now, now - timedelta(days=2)):
+        latest = recent.recent(session, scope, geometry, now, tz)
+        heat_counts, today, yesterday = latest.heat, latest.today, latest.yesterday
+    else:  # a zone whose hours do not start on UTC hours: read directly
+        today, yesterday = hourly(session, scope, now, tz)
+        heat_counts = heat(session, scope, geometry, now)
     return ScreenSnapshot(
         read_at=now,
         as_of=data_as_of(session),
         district=district.name if district else "",
         kpis=kpis,
         grids=grids,
-        trend_days=trend_days,
-        trend_reported=reported,
-        trend_closed=closed,
+        trend_days=day_list,
+        # Today's point from grid_stats, refreshed every aggregate run; past days from daily_stats.
+        trend_reported=[totals.reported.get(d, 0) for d in day_list[:-1]] + [kpis.reported_today],
+        trend_closed=[totals.closed.get(d, 0) for d in day_list[:-1]] + [kpis.closed_today],
         hourly_today=today,
         hourly_yesterday=yesterday,
-        categories=category_breakdown(session, scope, now, tz, days=7),
-        sources=source_breakdown(session, scope, now, tz, days=7),
+        categories=_by_main_category(session, recent.summed(totals.by_category, week)),
+        sources=sorted(
+            ((k, n) for k, n in recent.summed(totals.by_source, week).items() if n), key=lambda kv: (-kv[1], kv[0])
+        ),
         ranking_best=ranking(grids, best=True),
         ranking_worst=ranking(grids, best=False),
         feed=feed(session, scope, tz=tz),
-        heat=heat(session, scope, geometry, now),
+        heat=heat_counts,
         overdue_points=overdue_points(session, scope, now),
         geometry_version=geometry.version,
     )
@@ -165,65 +176,75 @@ def data_as_of(session: Session) -> datetime | None:
             JobStatus.job_id.in_(AGGREGATE_JOBS), JobStatus.last_ok.is_(True)
         )
     )
-    refreshed = session.scalar(select(func.max(GridStat.refreshed_at)))
-    stamps = [s for s in (finished, refreshed) if s is not None]
-    return max(stamps) if stamps else None
+    if finished is not None:
+        return finished
+    return session.scalar(select(func.max(GridStat.refreshed_at)))
+
+
+SUMMED = (
+    "open_now",
+    "overdue_now",
+    "escalated_now",
+    "reported_today",
+    "dispatched_today",
+    "closed_today",
+    "should_close_7d",
+    "closed_on_time_7d",
+    "should_close_prev_7d",
+    "closed_on_time_prev_7d",
+    "rated_30d",
+    "satisfied_30d",
+    "rated_prev_30d",
+    "satisfied_prev_30d",
+)
 
 
 def _grid_stats(session, scope: StatScope, geometry: GridGeometry, codes: list[str], tree) -> tuple[Kpis, GridValues]:
-    k = Kpis()
-    sums = dict.fromkeys(
-        (
-            "should_close_7d",
-            "closed_on_time_7d",
-            "should_close_prev_7d",
-            "closed_on_time_prev_7d",
-            "rated_30d",
-            "satisfied_30d",
-            "rated_prev_30d",
-            "satisfied_prev_30d",
-        ),
-        0,
+    """The KPI sums (one aggregate row) and the per-grid values the map needs (five columns)."""
+    where = scope.clause(GridStat.grid_id)
+    sums = dict(
+        zip(
+            SUMMED,
+            session.execute(
+                select(*(func.coalesce(func.sum(getattr(GridStat, c)), 0) for c in SUMMED)).where(where)
+            ).one(),
+            strict=True,
+        )
     )
-    position = {code: i for i, code in enumerate(codes)}
-    n = len(codes)
-    open_now, overdue, should, on_time = [0] * n, [0] * n, [0] * n, [0] * n
-    reported_30d = [0] * n
-    stmt = select(
-        GridStat.grid_id,
-        GridStat.open_now,
-        GridStat.overdue_now,
-        GridStat.escalated_now,
-        GridStat.reported_today,
-        GridStat.dispatched_today,
-        GridStat.closed_today,
-        GridStat.reported_30d,
-        *(getattr(GridStat, c) for c in sums),
-    ).where(scope.clause(GridStat.grid_id))
-    for row in session.execute(stmt):
-        k.open_now += row.open_now
-        k.overdue_now += row.overdue_now
-        k.escalated_now += row.escalated_now
-        k.reported_today += row.reported_today
-        k.dispatched_today += row.dispatched_today
-        k.closed_today += row.closed_today
-        for c in sums:
-            sums[c] += getattr(row, c)
-        info = tree.get(row.grid_id)
-        i = position.get(info.code) if info is not None else None
+    k = Kpis(**{c: int(sums[c]) for c in SUMMED[:6]})
+    k.on_time_7d = Ratio(int(sums["closed_on_time_7d"]), int(sums["should_close_7d"]))
+    k.on_time_prev_7d = Ratio(int(sums["closed_on_time_prev_7d"]), int(sums["should_close_prev_7d"]))
+    k.satisfaction_30d = Ratio(int(sums["satisfied_30d"]), int(sums["rated_30d"]))
+    k.satisfaction_prev_30d = Ratio(int(sums["satisfied_prev_30d"]), int(sums["rated_prev_30d"]))
+    wanted = set(codes)
+    position = {
+        gid: i
+        for i, (gid, code) in enumerate(
+            (g, c) for g, c in zip(geometry.grid_ids, geometry.codes, strict=True) if c in wanted
+        )
+    }
+    n = len(position)
+    open_now, overdue, should, on_time, reported_30d = [0] * n, [0] * n, [0] * n, [0] * n, [0] * n
+    rows = session.execute(
+        select(
+            GridStat.grid_id,
+            GridStat.open_now,
+            GridStat.overdue_now,
+            GridStat.should_close_7d,
+            GridStat.closed_on_time_7d,
+            GridStat.reported_30d,
+        ).where(where)
+    ).all()
+    for grid_id, o, od, sc, ot, r30 in rows:
+        i = position.get(grid_id)
         if i is not None:
-            open_now[i], overdue[i] = row.open_now, row.overdue_now
-            should[i], on_time[i] = row.should_close_7d, row.closed_on_time_7d
-            reported_30d[i] = row.reported_30d
-    k.on_time_7d = Ratio(sums["closed_on_time_7d"], sums["should_close_7d"])
-    k.on_time_prev_7d = Ratio(sums["closed_on_time_prev_7d"], sums["should_close_prev_7d"])
-    k.satisfaction_30d = Ratio(sums["satisfied_30d"], sums["rated_30d"])
-    k.satisfaction_prev_30d = Ratio(sums["satisfied_prev_30d"], sums["rated_prev_30d"])
-    infos = [tree.by_code.get(c) for c in codes]
+            open_now[i], overdue[i], should[i], on_time[i], reported_30d[i] = o, od, sc, ot, r30
+    ordered = [c for c in geometry.codes if c in wanted]
+    infos = [tree.by_code.get(c) for c in ordered]
     population = [info.population if info else 0 for info in infos]
     grids = GridValues(
-        codes=list(codes),
-        names=[info.name if info else c for info, c in zip(infos, codes, strict=True)],
+        codes=ordered,
+        names=[info.name if info else c for info, c in zip(infos, ordered, strict=True)],
         open_now=open_now,
         overdue_now=overdue,
         on_time_7d=[(t / s if s else None) for t, s in zip(on_time, should, strict=True)],
@@ -231,6 +252,16 @@ def _grid_stats(session, scope: StatScope, geometry: GridGeometry, codes: list[s
         per_1000=[(r * 1000 / p if p else None) for r, p in zip(reported_30d, population, strict=True)],
     )
     return k, grids
+
+
+def _by_main_category(session: Session, counts: dict[int, int]) -> list[tuple[str, int]]:
+    cats = categories(session)
+    totals: dict[str, int] = {}
+    for category_id, n in counts.items():
+        main = main_category(cats, category_id)
+        name = main.name if main else str(category_id)
+        totals[name] = totals.get(name, 0) + int(n)
+    return sorted(((k, v) for k, v in totals.items() if v), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _ticket_scope(scope: StatScope):
@@ -262,48 +293,6 @@ def _counts_from_tickets(session, scope: StatScope, k: Kpis, now: datetime, tz: 
     k.awaiting_acceptance = (
         session.scalar(select(func.count()).select_from(Ticket).where(where, Ticket.status == "reported")) or 0
     )
-
-
-def trend(session: Session, scope: StatScope, now: datetime, tz: str, *, days: int = 30):
-    """Reported and closed per local day for the last `days` days (today included), from daily_stats."""
-    today = local_day(now, tz)
-    first = today - timedelta(days=days - 1)
-    stmt = (
-        select(DailyStat.day, func.sum(DailyStat.reported), func.sum(DailyStat.closed))
-        .where(DailyStat.day >= first, DailyStat.day <= today, scope.clause(DailyStat.grid_id))
-        .group_by(DailyStat.day)
-    )
-    got = {d: (int(r or 0), int(c or 0)) for d, r, c in session.execute(stmt)}
-    day_list = [first + timedelta(days=i) for i in range(days)]
-    return day_list, [got.get(d, (0, 0))[0] for d in day_list], [got.get(d, (0, 0))[1] for d in day_list]
-
-
-def category_breakdown(session: Session, scope: StatScope, now: datetime, tz: str, *, days: int = 7):
-    """Reports per 大类 over the last `days` days, largest first."""
-    first = local_day(now, tz) - timedelta(days=days - 1)
-    stmt = (
-        select(DailyStat.category_id, func.sum(DailyStat.reported))
-        .where(DailyStat.day >= first, scope.clause(DailyStat.grid_id))
-        .group_by(DailyStat.category_id)
-    )
-    cats = categories(session)
-    totals: dict[str, int] = {}
-    for category_id, n in session.execute(stmt):
-        main = main_category(cats, category_id)
-        name = main.name if main else str(category_id)
-        totals[name] = totals.get(name, 0) + int(n or 0)
-    return sorted(((k, v) for k, v in totals.items() if v), key=lambda kv: (-kv[1], kv[0]))
-
-
-def source_breakdown(session: Session, scope: StatScope, now: datetime, tz: str, *, days: int = 7):
-    first = local_day(now, tz) - timedelta(days=days - 1)
-    stmt = (
-        select(DailyStat.source, func.sum(DailyStat.reported))
-        .where(DailyStat.day >= first, scope.clause(DailyStat.grid_id))
-        .group_by(DailyStat.source)
-    )
-    rows = [(s, int(n or 0)) for s, n in session.execute(stmt) if n]
-    return sorted(rows, key=lambda kv: (-kv[1], kv[0]))
 
 
 def local_hour(session: Session, column, tz: str, at: datetime):
@@ -338,15 +327,18 @@ def hourly(session: Session, scope: StatScope, now: datetime, tz: str) -> tuple[
 def ranking(grids: GridValues, *, best: bool, size: int = RANKING_SIZE, min_volume: int = RANKING_MIN_VOLUME):
     """Grids by on-time closure rate (7 days), each with its volume; only grids with at least
     `min_volume` orders due, so a 100 % from two orders does not top the list."""
-    rows = [
-        RankRow(code, name, rate, volume)
+    rows = (
+        (rate, volume, code, name)
         for code, name, rate, volume in zip(
             grids.codes, grids.names, grids.on_time_7d, grids.should_close_7d, strict=True
         )
         if rate is not None and volume >= min_volume
-    ]
-    rows.sort(key=lambda r: ((-r.rate if best else r.rate), -r.volume, r.code))
-    return rows[:size]
+    )
+    if best:
+        top = heapq.nsmallest(size, rows, key=lambda r: (-r[0], -r[1], r[2]))
+    else:
+        top = heapq.nsmallest(size, rows, key=lambda r: (r[0], -r[1], r[2]))
+    return [RankRow(code, name, rate, volume) for rate, volume, code, name in top]
 
 
 def feed(session: Session, scope: StatScope, *, tz: str, size: int = FEED_SIZE) -> list[FeedItem]:
