@@ -203,3 +203,40 @@ def test_my_is_for_field_roles_only(phone, db, district, worker):
     login(phone, "dispatcher")
     r = phone.get("/my", headers={"Accept": "application/json"})
     assert r.status_code == 403
+
+
+def test_my_orders_of_a_property_company_by_deadline(db, settings, district):
+    from data import intake
+    from data.access import Viewer
+    from data.field_orders import my_orders
+
+    grid_id = next(g for g in district.grid_ids if district.property_of.get(g))
+    company = district.property_of[grid_id]
+    lon, lat = point_in(db, grid_id)
+    ids = []
+    for category in ("0402", "0403"):  # 漏水 (respond in 6 h), 电梯故障 (2 h): property matters
+        out = intake.submit(db, settings, intake.Report(category=category, lon=lon, lat=lat), actor=Viewer.system())
+        with db.session() as s:
+            workflow.apply(s, DESK, out.ticket_id, "accept")
+            workflow.apply(s, DESK, out.ticket_id, "dispatch")
+        ids.append(out.ticket_id)
+    company_viewer = Viewer(role="property", organisation_id=company)
+    with db.reader() as s:
+        assert [t.id for t in my_orders(s, company_viewer)] == [ids[1], ids[0]]
+        assert my_orders(s, Viewer(role="property", organisation_id=company + 1000)) == []
+        assert my_orders(s, Viewer(role="dispatcher")) == []
+    intake.act(db, settings, company_viewer, ids[1], intake.Action(action="respond"))
+    with db.reader() as s:
+        # Once accepted, 电梯故障 is ordered by its handling deadline (24 h): after 漏水's 6 h response one.
+        assert [t.id for t in my_orders(s, company_viewer)] == [ids[0], ids[1]]
+
+
+def test_a_request_larger_than_nine_photos_can_be_is_refused_as_json(phone, db, district):
+    token = form_token(phone)
+    body = b"x" * (9 * 10_000_000 + 3_000_000)
+    r = phone.post(
+        "/report",
+        data={"csrf_token": token, "category": "0101", "photos": (io.BytesIO(body), "huge.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert_error(r, 413)
