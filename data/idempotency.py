@@ -67,3 +67,12 @@ def claim(session: Session, scope: str, key: str, operation: str, print_: str) -
     session.add(record)
     session.flush()
     return record
+
+
+def prune(session: Session, older_than) -> int:
+    """Forget keys recorded before `older_than` (an aware datetime); returns how many. A retry
+    after that is a new request. For a daily job: records are one row per keyed POST."""
+    from sqlalchemy import delete
+
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < older_than))
+    return result.rowcount or 0

@@ -297,3 +297,15 @@ def test_api_keys_are_stored_hashed_and_can_be_revoked(db):
         assert apikeys.authenticate(s, key) is None
     with db.session() as s:
         apikeys.create(s, "12345热线")  # the name is free again
+
+
+def test_old_idempotency_keys_can_be_pruned(db, settings, district):
+    from data import idempotency
+
+    body = report(db, district)
+    first = intake.submit(db, settings, body, actor=RESIDENT, scope="key:1", idempotency_key="old")
+    with db.session() as s:
+        assert idempotency.prune(s, utcnow() - timedelta(hours=1)) == 0
+        assert idempotency.prune(s, utcnow() + timedelta(seconds=1)) == 1
+    again = intake.submit(db, settings, body, actor=RESIDENT, scope="key:1", idempotency_key="old")
+    assert again.ticket_id != first.ticket_id and again.created
