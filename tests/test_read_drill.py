@@ -13,6 +13,7 @@ from data import aggregates, workflow
 from data.access import AccessDenied, Viewer
 from data.clock import UTC
 from data.models import Region, TicketEvent
+from data.read import recent
 from data.read.desk import assignee_options, parse_assignee, queue_counts, queue_rows
 from data.read.directory import directory
 from data.read.regions import region_page, weekly
@@ -21,6 +22,12 @@ from tests.helpers import DESK, T0, new_ticket, run_loop
 
 TZ = "Asia/Shanghai"
 NOW = T0 + timedelta(hours=6)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Each test resets the database; data.read's caches must not outlive it."""
+    recent.clear()
 
 
 def codes(db, district, grid_id):

@@ -26,6 +26,20 @@
 
   function pad2(n) { return (n < 10 ? "0" : "") + n; }
 
+  /* The wall is laid out for a 1920x1080 CSS viewport. A 4K screen should run the browser at a
+     device scale factor of 2 (sharp, nothing to do here); at a factor of 1 the layout is zoomed
+     up as a whole so the numbers keep their size relative to the wall. */
+  function fitWall(root) {
+    var scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
+    var zoom = scale >= 1.25 ? scale : 1;
+    if (root.__gccZoom === zoom) { return; }
+    root.__gccZoom = zoom;
+    root.style.zoom = zoom === 1 ? "" : String(zoom);
+    root.style.width = zoom === 1 ? "" : (100 / zoom) + "vw";
+    root.style.height = zoom === 1 ? "" : (100 / zoom) + "vh";
+    window.dispatchEvent(new Event("resize"));  /* plots and the map re-measure their boxes */
+  }
+
   function clockText(config) {
     var now = new Date();
     var parts = {};
@@ -63,7 +77,10 @@
         var age = state.age === null || state.age === undefined ? null : state.age + (Date.now() - state.at) / 1000;
         var stale = age === null || age > (config.staleAfter || 30);
         var root = document.getElementById("screen");
-        if (root) { root.classList.toggle("is-stale", stale); }
+        if (root) {
+          root.classList.toggle("is-stale", stale);
+          fitWall(root);
+        }
         return [clockText(config), (asof && asof.text) || "--:--:--", stale ? "stale-badge" : "stale-badge is-hidden"];
       },
 

@@ -15,8 +15,12 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+_ALL: list[Memo] = []
+
+
 class Memo(Generic[T]):
     def __init__(self, *, max_entries: int = 16, ttl: float | None = None):
+        _ALL.append(self)
         self.max_entries = max_entries
         self.ttl = ttl
         self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
@@ -62,3 +66,20 @@ class Memo(Generic[T]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+# How long a version read from the database is trusted before it is read again: a new boundary,
+# region or category shows within this many seconds, and a screen refresh skips three queries.
+VERSION_CHECK_S = 10.0
+_versions: Memo[tuple] = Memo(max_entries=256, ttl=VERSION_CHECK_S)
+
+
+def checked_version(key: Hashable, read: Callable[[], tuple]) -> tuple:
+    """`read()` (a version tuple from the database), at most once every VERSION_CHECK_S per key."""
+    return _versions.get_or_build(key, read)
+
+
+def clear_all() -> None:
+    """Forget every cached value in this process (tests that reset the database call this)."""
+    for memo in _ALL:
+        memo.clear()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.models import Category, Region
-from data.read.cache import Memo
+from data.read.cache import Memo, checked_version
 
 LEVELS = ("district", "street", "community", "grid")
 
@@ -71,9 +71,11 @@ def _bind_key(session: Session) -> str:
 
 def directory(session: Session) -> Directory:
     """The active regions, cached per (database, region count, newest region id)."""
-    count, newest = session.execute(select(func.count(Region.id), func.max(Region.id))).one()
-    key = (_bind_key(session), count, newest)
-    return _memo.get_or_build(key, lambda: _load(session))
+    url = _bind_key(session)
+    version = checked_version(
+        (url, "regions"), lambda: tuple(session.execute(select(func.count(Region.id), func.max(Region.id))).one())
+    )
+    return _memo.get_or_build((url, *version), lambda: _load(session))
 
 
 def _load(session: Session) -> Directory:
@@ -104,8 +106,12 @@ class CategoryInfo:
 
 def categories(session: Session) -> dict[int, CategoryInfo]:
     """Every category (大类 and 小类) by id, cached for a few minutes."""
-    count, newest = session.execute(select(func.count(Category.id), func.max(Category.id))).one()
-    key = (_bind_key(session), count, newest)
+    url = _bind_key(session)
+    version = checked_version(
+        (url, "categories"),
+        lambda: tuple(session.execute(select(func.count(Category.id), func.max(Category.id))).one()),
+    )
+    key = (url, *version)
 
     def load():
         rows = session.execute(select(Category.id, Category.code, Category.name, Category.parent_id))

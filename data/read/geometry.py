@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from data.access import Viewer
 from data.models import Boundary, Region
-from data.read.cache import Memo
+from data.read.cache import Memo, checked_version
 from data.read.directory import directory
 from data.read.scope import StatScope
 from geo.display import display_geojson, outline_geojson
@@ -92,9 +92,14 @@ class GridGeometry:
 def boundary_version(session: Session) -> str:
     """Changes whenever a boundary is added or redrawn (data.regions writes a new row each time):
     the newest boundary id and the number of active grids (a retired grid), both index lookups."""
-    newest = session.scalar(select(func.max(Boundary.id)))
-    grids = session.scalar(select(func.count(Region.id)).where(Region.level == "grid", Region.active.is_(True)))
     url = session.get_bind().url.render_as_string(hide_password=True)
+
+    def read():
+        newest = session.scalar(select(func.max(Boundary.id)))
+        grids = session.scalar(select(func.count(Region.id)).where(Region.level == "grid", Region.active.is_(True)))
+        return (newest, grids)
+
+    newest, grids = checked_version((url, "boundaries"), read)
     return hashlib.sha1(f"{url}|{newest}|{grids}".encode()).hexdigest()[:12]
 
 

@@ -206,7 +206,7 @@ def recent(session: Session, scope: StatScope, geometry: GridGeometry, now: date
 
 
 def clear() -> None:
-    """Forget every cached day and hour (after the database was reset under a running process)."""
-    _days.clear()
-    _today.clear()
-    _hours.clear()
+    """Forget every cached value of data.read (after the database was reset under a running process)."""
+    from data.read.cache import clear_all
+
+    clear_all()
