@@ -23,6 +23,7 @@ from data.access import AccessDenied, Viewer, load_ticket
 from data.clock import utcnow
 from data.models import (
     ESCALATION_LEVELS,
+    OPEN_STATUSES,
     RATINGS,
     Category,
     Escalation,
@@ -86,6 +87,8 @@ TRANSITIONS: dict[str, Transition] = {
             None,
             DESK,
         ),
+        # A grid redrawn under an open ticket (python app.py import-grids): only the system moves it.
+        Transition("regrid", "网格调整", OPEN_STATUSES, None, ("system",)),
         Transition(
             "comment",
             "备注",
@@ -463,6 +466,12 @@ def reroute(session: Session, ticket: Ticket, placement: Placement, *, lon=None,
     return data
 
 
+def _regrid(session, ticket, *, at, placement, **_):
+    if placement is None:
+        raise WorkflowError("placement_required", "re-routing after a grid change needs the new placement")
+    return reroute(session, ticket, placement, at=at)
+
+
 def _comment(session, ticket, *, note, **_):
     _need(note, "note_required", "a comment needs text")
 
@@ -483,6 +492,7 @@ _HANDLERS = {
     "resume": _resume,
     "escalate": _escalate,
     "relocate": _relocate,
+    "regrid": _regrid,
     "comment": _comment,
 }
 assert set(_HANDLERS) == set(TRANSITIONS)
