@@ -178,6 +178,8 @@ def read_grid_file(path, code_field: str | None = None, name_field: str | None =
     report.feature_count = len(frame)
     if len(frame) == 0:
         raise GridFileError(f"{report.path} has no features", report)
+    if not isinstance(frame, gpd.GeoDataFrame):  # e.g. a CSV: GDAL reads it as a table without geometry
+        raise GridFileError(f"{report.path} has no geometries: a table, not a map layer", report)
 
     frame = _flatten_nested(frame)
     frame = _to_wgs84(frame, report)
