@@ -134,6 +134,16 @@ def simulate(db: Database, settings: Settings) -> dict:
     return step(db, settings)
 
 
+def prune_idempotency_keys(db: Database, settings: Settings) -> dict:
+    """Idempotency keys are a retry window, not a record: forget them after a week."""
+    from datetime import timedelta
+
+    from data import idempotency
+
+    with db.session() as session:
+        return {"removed": idempotency.prune(session, utcnow() - timedelta(days=7))}
+
+
 def prune_audit(db: Database, settings: Settings) -> dict:
     from data import audit
 
@@ -151,6 +161,7 @@ def jobs_for(settings: Settings, *, simulate_demo: bool = False) -> list[Job]:
         Job("refresh_windows_midnight", refresh_windows, "cron", {"hour": 0, "minute": 0, "second": 5}, 3600),
         # Audit rows past the retention period (GCC_AUDIT_RETENTION_DAYS, at least 6 months).
         Job("prune_audit", prune_audit, "cron", {"hour": 3, "minute": 30}, 3600),
+        Job("prune_idempotency_keys", prune_idempotency_keys, "cron", {"hour": 3, "minute": 40}, 3600),
     ]
     if simulate_demo:
         jobs.append(Job("simulate", simulate, "interval", {"seconds": settings.gcc_simulate_seconds}, 10))

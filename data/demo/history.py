@@ -179,7 +179,7 @@ def _locations(rng, world: DemoWorld, n: int) -> tuple[np.ndarray, np.ndarray]:
     minx, miny, maxx, maxy = area.bounds
     n_hot = int(n * 0.35)
     hot_centres = shapely.get_coordinates(
-        shapely.point_on_surface(polygons[rng.choice(len(polygons), size=14, replace=False)])
+        shapely.point_on_surface(polygons[rng.choice(len(polygons), size=min(14, len(polygons)), replace=False)])
     )
     hot_weight = rng.dirichlet(np.ones(len(hot_centres)) * 0.8)
     which = rng.choice(len(hot_centres), size=n_hot, p=hot_weight)
