@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -152,8 +152,13 @@ def ticket_clause(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _region_clause(region_id: int) -> ColumnElement[bool]:
-    # Tickets carry their grid, community and street, so one indexed equality covers any level.
-    return or_(Ticket.grid_id == region_id, Ticket.community_id == region_id, Ticket.street_id == region_id)
+    # Tickets carry their grid, community and street, so one indexed equality covers any level
+    # below the district; the district itself (one per deployment) covers every ticket, those in
+    # the unassigned queue included.
+    is_district = exists().where(Region.id == region_id, Region.level == "district")
+    return or_(
+        Ticket.grid_id == region_id, Ticket.community_id == region_id, Ticket.street_id == region_id, is_district
+    )
 
 
 def region_clause(viewer: Viewer) -> ColumnElement[bool]:

@@ -229,3 +229,23 @@ def test_allowed_actions_match_apply(db, district):
         assert set(workflow.allowed_actions(DESK, t)) >= {"accept", "reject", "mark_duplicate", "relocate"}
         assert workflow.allowed_actions(Viewer(role="kiosk"), t) == []
         assert workflow.allowed_actions(Viewer.anonymous(), t) == []
+
+
+def test_a_district_scope_sees_every_ticket_even_unplaced(db, district):
+    from sqlalchemy import select
+
+    from data.access import ticket_clause
+    from data.models import Region
+    from tests.helpers import category
+
+    with db.session() as s:
+        new_ticket(s, district.grid_ids[0])
+        workflow.create_ticket(s, Viewer(role="resident"), source="hotline", category_id=category(s, "漏水").id)
+        root = s.scalars(select(Region.id).where(Region.level == "district")).one()
+        street = s.get(Region, district.street_of[district.grid_ids[0]]).id
+    with db.reader() as s:
+        for role in ("dispatcher", "supervisor"):
+            seen = s.scalars(select(Ticket.id).where(ticket_clause(Viewer(role=role, region_id=root)))).all()
+            assert len(seen) == 2
+        in_street = s.scalars(select(Ticket.id).where(ticket_clause(Viewer(role="supervisor", region_id=street))))
+        assert len(in_street.all()) == 1
