@@ -78,7 +78,16 @@ def locator(session: Session) -> GridLocator:
     """The locator for the database's current boundaries (rebuilt when any boundary changes)."""
     key = (
         str(session.get_bind().url),
-        *session.execute(select(func.count(Boundary.id), func.max(Boundary.id), func.max(Boundary.valid_to))).one(),
+        # valid_from too: ids can be reused (a rolled-back SQLite insert, an emptied test
+        # database), and a different map must never hit the old index.
+        *session.execute(
+            select(
+                func.count(Boundary.id),
+                func.max(Boundary.id),
+                func.max(Boundary.valid_from),
+                func.max(Boundary.valid_to),
+            )
+        ).one(),
     )
     with _cache_lock:
         cached = _cache.get(key)

@@ -234,7 +234,7 @@ class Ticket(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 0, 1 community, 2 street
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     rating: Mapped[str | None] = mapped_column(String(16))
     # Timestamps, each written by the workflow in the same transaction as its event.
     created_at: Mapped[datetime]
@@ -307,7 +307,7 @@ class Escalation(Base):
     level: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(32))  # response_timeout | handling_overdue | manual
     at: Mapped[datetime]
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"), index=True)
 
     __table_args__ = (UniqueConstraint("ticket_id", "level", name="uq_escalation_ticket_level"),)
 
