@@ -30,8 +30,11 @@ def north(metres):
 def squares():
     """2 x 2 squares; codes deliberately not in spatial or sorted order."""
     codes = ["B", "A", "D", "C"]
-    polys = [box(LON0 + i * STEP, LAT0 + j * STEP, LON0 + (i + 1) * STEP, LAT0 + (j + 1) * STEP)
-             for j in range(2) for i in range(2)]
+    polys = [
+        box(LON0 + i * STEP, LAT0 + j * STEP, LON0 + (i + 1) * STEP, LAT0 + (j + 1) * STEP)
+        for j in range(2)
+        for i in range(2)
+    ]
     return codes, polys
 
 
@@ -150,8 +153,9 @@ def test_tolerance_beyond_the_far_cell_shortcut(squares, near_m, metres, toleran
     assert r.match == Match.UNASSIGNED
 
 
-@pytest.mark.parametrize("lon, lat", [(math.nan, LAT0), (LON0, math.nan), (math.inf, LAT0),
-                                      (LON0, -math.inf), (math.nan, math.nan)])
+@pytest.mark.parametrize(
+    "lon, lat", [(math.nan, LAT0), (LON0, math.nan), (math.inf, LAT0), (LON0, -math.inf), (math.nan, math.nan)]
+)
 def test_non_finite_is_unassigned(index, lon, lat):
     r = one(index, lon, lat)
     assert (r.code, r.index, r.match) == (None, -1, Match.UNASSIGNED)
@@ -159,8 +163,12 @@ def test_non_finite_is_unassigned(index, lon, lat):
 
 def test_hole_is_not_in_the_grid_and_an_island_in_it_is():
     outer = [(LON0, LAT0), (LON0 + 0.02, LAT0), (LON0 + 0.02, LAT0 + 0.02), (LON0, LAT0 + 0.02)]
-    hole = [(LON0 + 0.005, LAT0 + 0.005), (LON0 + 0.015, LAT0 + 0.005),
-            (LON0 + 0.015, LAT0 + 0.015), (LON0 + 0.005, LAT0 + 0.015)]
+    hole = [
+        (LON0 + 0.005, LAT0 + 0.005),
+        (LON0 + 0.015, LAT0 + 0.005),
+        (LON0 + 0.015, LAT0 + 0.015),
+        (LON0 + 0.005, LAT0 + 0.015),
+    ]
     ring = Polygon(outer, [hole])
     island = box(LON0 + 0.008, LAT0 + 0.008, LON0 + 0.012, LAT0 + 0.012)
     index = GridIndex(["R", "I"], [ring, island])
@@ -177,8 +185,9 @@ def test_hole_is_not_in_the_grid_and_an_island_in_it_is():
 
 
 def test_multipolygon_islands():
-    islands = MultiPolygon([box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01),
-                            box(LON0 + 0.03, LAT0, LON0 + 0.04, LAT0 + 0.01)])
+    islands = MultiPolygon(
+        [box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01), box(LON0 + 0.03, LAT0, LON0 + 0.04, LAT0 + 0.01)]
+    )
     index = GridIndex(["X", "Y"], [islands, box(LON0 + 0.01, LAT0, LON0 + 0.03, LAT0 + 0.01)])
     assert one(index, LON0 + 0.005, LAT0 + 0.005)[::2] == ("X", Match.INSIDE)
     assert one(index, LON0 + 0.035, LAT0 + 0.005)[::2] == ("X", Match.INSIDE)
@@ -207,6 +216,7 @@ def test_bad_input_is_refused():
 
 
 # --- against independent implementations --------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def district():

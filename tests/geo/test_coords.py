@@ -67,8 +67,9 @@ def test_offset_is_real_at_yudu():
 
 
 @pytest.mark.parametrize("func", [p[0] for p in PAIRS])
-@pytest.mark.parametrize("lon, lat", [(-0.1276, 51.5072), (-74.0, 40.7), (151.2, -33.9),
-                                      (110.0, 0.5), (140.0, 35.0), (72.0, 30.0)])
+@pytest.mark.parametrize(
+    "lon, lat", [(-0.1276, 51.5072), (-74.0, 40.7), (151.2, -33.9), (110.0, 0.5), (140.0, 35.0), (72.0, 30.0)]
+)
 def test_outside_china_unchanged(func, lon, lat):
     assert func(lon, lat) == (lon, lat)
 

@@ -83,12 +83,14 @@ def test_exteriors_anticlockwise(collection):
 def test_holes_and_islands_survive():
     lon0, lat0 = 115.40, 25.94
     d = 0.01
-    ring = Polygon([(lon0, lat0), (lon0 + 3 * d, lat0), (lon0 + 3 * d, lat0 + 3 * d), (lon0, lat0 + 3 * d)],
-                   [[(lon0 + d, lat0 + d), (lon0 + 2 * d, lat0 + d), (lon0 + 2 * d, lat0 + 2 * d),
-                     (lon0 + d, lat0 + 2 * d)]])
+    ring = Polygon(
+        [(lon0, lat0), (lon0 + 3 * d, lat0), (lon0 + 3 * d, lat0 + 3 * d), (lon0, lat0 + 3 * d)],
+        [[(lon0 + d, lat0 + d), (lon0 + 2 * d, lat0 + d), (lon0 + 2 * d, lat0 + 2 * d), (lon0 + d, lat0 + 2 * d)]],
+    )
     core = box(lon0 + d, lat0 + d, lon0 + 2 * d, lat0 + 2 * d)
-    islands = MultiPolygon([box(lon0 + 3 * d, lat0, lon0 + 4 * d, lat0 + d),
-                            box(lon0 + 5 * d, lat0, lon0 + 6 * d, lat0 + d)])
+    islands = MultiPolygon(
+        [box(lon0 + 3 * d, lat0, lon0 + 4 * d, lat0 + d), box(lon0 + 5 * d, lat0, lon0 + 6 * d, lat0 + d)]
+    )
     fc = display_geojson(["R", "C", "M"], [ring, core, islands], tolerance_m=20)
     geoms = {f["id"]: f["geometry"] for f in fc["features"]}
     assert geoms["R"]["type"] == "Polygon" and len(geoms["R"]["coordinates"]) == 2

@@ -23,9 +23,14 @@ def district():
 @pytest.fixture
 def frame(district):
     return gpd.GeoDataFrame(
-        {"grid_code": [g.code for g in district.grids], "grid_name": [g.name for g in district.grids],
-         "sqbm": [g.parent_code for g in district.grids]},
-        geometry=[g.polygon for g in district.grids], crs=4326)
+        {
+            "grid_code": [g.code for g in district.grids],
+            "grid_name": [g.name for g in district.grids],
+            "sqbm": [g.parent_code for g in district.grids],
+        },
+        geometry=[g.polygon for g in district.grids],
+        crs=4326,
+    )
 
 
 def assert_same_grids(result, frame, tol=1e-8):
@@ -54,14 +59,27 @@ def test_datav_nested_properties(tmp_path):
     features = []
     for i, (code, name) in enumerate([(360731001, "贡江镇"), (360731002, "城东街道")]):
         square = box(115.40 + 0.01 * i, 25.94, 115.41 + 0.01 * i, 25.95)
-        features.append({"type": "Feature", "properties": {
-            "adcode": code, "name": name, "center": [115.405, 25.945], "centroid": [115.405, 25.945],
-            "childrenNum": 0, "level": "street", "parent": {"adcode": 360731},
-            "subFeatureIndex": i, "acroutes": [100000, 360000, 360700, 360731]},
-            "geometry": json.loads(shapely.to_geojson(square))})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "adcode": code,
+                    "name": name,
+                    "center": [115.405, 25.945],
+                    "centroid": [115.405, 25.945],
+                    "childrenNum": 0,
+                    "level": "street",
+                    "parent": {"adcode": 360731},
+                    "subFeatureIndex": i,
+                    "acroutes": [100000, 360000, 360700, 360731],
+                },
+                "geometry": json.loads(shapely.to_geojson(square)),
+            }
+        )
     path = tmp_path / "360731_full.json"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8"
+    )
     result = read_grid_file(path)
     assert result.codes == ["360731001", "360731002"]
     assert result.names == ["贡江镇", "城东街道"]
@@ -148,7 +166,8 @@ def test_no_crs_lonlat_is_taken_as_wgs84(tmp_path, frame):
 def test_gcj02_file_converted_to_wgs84(tmp_path, frame):
     gcj = frame.copy()
     gcj.geometry = shapely.transform(
-        frame.geometry.array, lambda xy: np.column_stack(from_wgs84(xy[:, 0], xy[:, 1], "gcj02")))
+        frame.geometry.array, lambda xy: np.column_stack(from_wgs84(xy[:, 0], xy[:, 1], "gcj02"))
+    )
     gcj.to_file(tmp_path / "gcj.geojson")
     raw = read_grid_file(tmp_path / "gcj.geojson")
     assert shapely.hausdorff_distance(np.asarray(raw.polygons), frame.geometry.to_numpy()).min() > 3e-3
@@ -160,8 +179,7 @@ def test_gcj02_file_converted_to_wgs84(tmp_path, frame):
 
 def test_bowtie_repaired(tmp_path):
     bowtie = Polygon([(115.40, 25.94), (115.41, 25.95), (115.41, 25.94), (115.40, 25.95)])
-    frame = gpd.GeoDataFrame({"code": ["A", "B"]},
-                             geometry=[bowtie, box(115.42, 25.94, 115.43, 25.95)], crs=4326)
+    frame = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[bowtie, box(115.42, 25.94, 115.43, 25.95)], crs=4326)
     frame.to_file(tmp_path / "bowtie.geojson")
     result = read_grid_file(tmp_path / "bowtie.geojson")
     assert [c for c, _ in result.report.repaired] == ["A"]
@@ -198,8 +216,7 @@ def test_unknown_code_field(tmp_path, frame):
 
 
 def _squares_in_metres(tmp_path, squares, name):
-    frame = gpd.GeoDataFrame({"wgbm": [s[0] for s in squares]},
-                             geometry=[box(*s[1:]) for s in squares], crs=4547)
+    frame = gpd.GeoDataFrame({"wgbm": [s[0] for s in squares]}, geometry=[box(*s[1:]) for s in squares], crs=4547)
     path = tmp_path / f"{name}.gpkg"
     frame.to_file(path)
     return path
@@ -209,9 +226,15 @@ X0, Y0 = 641_000.0, 2_871_000.0  # EPSG:4547 metres near Yudu
 
 
 def test_overlap_reported_in_square_metres(tmp_path):
-    path = _squares_in_metres(tmp_path, [("A", X0, Y0, X0 + 100, Y0 + 100),
-                                         ("B", X0 + 90, Y0, X0 + 190, Y0 + 100),
-                                         ("C", X0 + 190, Y0, X0 + 290, Y0 + 100)], "overlap")
+    path = _squares_in_metres(
+        tmp_path,
+        [
+            ("A", X0, Y0, X0 + 100, Y0 + 100),
+            ("B", X0 + 90, Y0, X0 + 190, Y0 + 100),
+            ("C", X0 + 190, Y0, X0 + 290, Y0 + 100),
+        ],
+        "overlap",
+    )
     report = read_grid_file(path).report
     assert [(o.code_a, o.code_b) for o in report.overlaps] == [("A", "B")]
     assert report.overlaps[0].area_m2 == pytest.approx(1000, rel=0.01)
@@ -220,10 +243,16 @@ def test_overlap_reported_in_square_metres(tmp_path):
 
 def test_gap_reported_in_square_metres(tmp_path):
     # Four grids around a 20 m x 20 m hole in the middle of a 200 m square.
-    path = _squares_in_metres(tmp_path, [("N", X0, Y0 + 110, X0 + 200, Y0 + 200),
-                                         ("S", X0, Y0, X0 + 200, Y0 + 90),
-                                         ("W", X0, Y0 + 90, X0 + 90, Y0 + 110),
-                                         ("E", X0 + 110, Y0 + 90, X0 + 200, Y0 + 110)], "gap")
+    path = _squares_in_metres(
+        tmp_path,
+        [
+            ("N", X0, Y0 + 110, X0 + 200, Y0 + 200),
+            ("S", X0, Y0, X0 + 200, Y0 + 90),
+            ("W", X0, Y0 + 90, X0 + 90, Y0 + 110),
+            ("E", X0 + 110, Y0 + 90, X0 + 200, Y0 + 110),
+        ],
+        "gap",
+    )
     report = read_grid_file(path).report
     assert not report.overlaps
     assert len(report.gaps) == 1 and report.gaps[0].area_m2 == pytest.approx(400, rel=0.01)

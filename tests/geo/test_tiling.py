@@ -49,8 +49,7 @@ def test_codes_and_parents(district):
     assert all(len(c) == 15 and c.isdigit() and c.startswith(DISTRICT_CODE) for c in grid_codes)
     assert all(len(c) == 12 for c in community_codes) and all(len(c) == 9 for c in street_codes)
     assert all(g.parent_code == g.code[:12] and g.parent_code in community_codes for g in district.grids)
-    assert all(c.parent_code == c.code[:9] and c.parent_code in street_codes
-               for c in district.communities)
+    assert all(c.parent_code == c.code[:9] and c.parent_code in street_codes for c in district.communities)
     assert all(s.parent_code == DISTRICT_CODE for s in district.streets)
 
 
@@ -64,8 +63,7 @@ def test_names_are_chinese_and_tell_the_hierarchy(district):
     assert len({c.name for c in district.communities}) == len(district.communities)
 
 
-@pytest.mark.parametrize("child_level, parent_level", [("grids", "communities"),
-                                                       ("communities", "streets")])
+@pytest.mark.parametrize("child_level, parent_level", [("grids", "communities"), ("communities", "streets")])
 def test_every_child_inside_exactly_its_parent(district, child_level, parent_level):
     parents = getattr(district, parent_level)
     parent_polys = _polys(parents)
