@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.models import Boundary, Region
-from data.workflow import UNPLACED, Placement
+from data.placement import UNPLACED, Placement
 from geo.assign import GridIndex
 
 _cache: dict[tuple, GridLocator] = {}
