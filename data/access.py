@@ -37,50 +37,36 @@ ROLES = (
 # Pages: "desk" is the dispatcher's ticket desk, "drilldown" the street/community/grid pages
 # (the kiosk has "regions" for the map's polygons but no drill-down); dashboard.auth.permissions
 # maps every route, page and callback to one of these names.
+_EVERYTHING = frozenset(
+    {
+        "aggregates",
+        "tickets",
+        "ticket_actions",
+        "regions",
+        "profile",
+        "unmask",
+        "users",
+        "audit",
+        "export",
+        "desk",
+        "drilldown",
+    }
+)
+_STAFF = frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "drilldown"})
+_FIELD = frozenset({"tickets", "ticket_actions"})
+
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset(
-        {
-            "aggregates",
-            "tickets",
-            "ticket_actions",
-            "regions",
-            "profile",
-            "unmask",
-            "users",
-            "audit",
-            "export",
-            "desk",
-            "drilldown",
-        }
-    ),
-    "dispatcher": frozenset(
-        {"aggregates", "tickets", "ticket_actions", "regions", "profile", "export", "desk", "drilldown"}
-    ),
-    "supervisor": frozenset(
-        {"aggregates", "tickets", "ticket_actions", "regions", "profile", "unmask", "export", "desk", "drilldown"}
-    ),
-    "grid_worker": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "drilldown"}),
-    "grid_head": frozenset({"aggregates", "tickets", "ticket_actions", "regions", "profile", "drilldown"}),
-    "property": frozenset({"tickets", "ticket_actions"}),
-    "department": frozenset({"tickets", "ticket_actions"}),
+    "admin": _EVERYTHING,
+    "dispatcher": _STAFF | {"export", "desk"},
+    "supervisor": _STAFF | {"export", "desk", "unmask"},
+    "grid_worker": _STAFF,
+    "grid_head": _STAFF,
+    "property": _FIELD,
+    "department": _FIELD,
     "kiosk": frozenset({"aggregates", "regions"}),
     "resident": frozenset({"own_ticket"}),
     "anonymous": frozenset(),
-    "system": frozenset(
-        {
-            "aggregates",
-            "tickets",
-            "ticket_actions",
-            "regions",
-            "profile",
-            "unmask",
-            "users",
-            "audit",
-            "export",
-            "desk",
-            "drilldown",
-        }
-    ),
+    "system": _EVERYTHING,  # the scheduler and the CLI
 }
 
 
