@@ -133,13 +133,14 @@ def test_a_page_loaded_while_the_database_is_down_fills_in_later(app, db):
     app.server.extensions["gcc_db"] = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     screen = ScreenClient(app)
     page = screen.load(Viewer.kiosk())
-    assert "数据暂不可用" in str(find(page, "screen-notice").children)
+    assert "数据暂不可用" in str(find(page, "screen-banner").children)
     assert screen.meta == {}
     app.server.extensions["gcc_db"] = db
     reply = screen.refresh()
     figure = reply.output("screen-map", "figure")
     assert PATCH not in figure and len(figure["data"][maps.TRACE_METRIC]["locations"]) == 12
     assert "data" in reply.output("screen-trend", "figure")
+    assert reply.output("screen-banner", "children") == ""  # the notice goes once the data is back
 
 
 def test_the_wall_is_refused_to_anonymous_and_residents(app):
@@ -167,3 +168,21 @@ def test_a_supervisor_gets_their_community_only(app, db, district):
     response = app.server.test_client().get(figure["data"][maps.TRACE_BASE]["geojson"].replace("http://localhost", ""))
     assert response.status_code == 200
     assert sorted(f["id"] for f in response.get_json()["features"]) == sorted(own)
+
+
+def test_rotation_parameter_is_checked():
+    from dashboard.screen import parse_rotate
+
+    assert parse_rotate(None) == (0, "") and parse_rotate("60") == (60, "")
+    assert parse_rotate("5")[0] == 0 and "10-3600" in parse_rotate("5")[1]
+    assert parse_rotate("abc")[0] == 0 and parse_rotate("abc")[1]
+
+
+def test_an_english_wall(db, district, settings):
+    english = create_app(settings.model_copy(update={"gcc_locale": "en"}), db)
+    english.server.config["GCC_VIEWER_RESOLVER"] = Viewer.kiosk
+    page = ScreenClient(english).load(Viewer.kiosk(), metric="per_1000")
+    text = str(page)
+    assert "Reported today" in text and "Latest reports" in text and "今日上报" not in text
+    figure = find(page, "screen-map").figure
+    assert figure["data"][maps.TRACE_METRIC]["colorbar"]["title"]["text"] == "Reports per 1,000"

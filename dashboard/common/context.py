@@ -24,5 +24,6 @@ def reader():
 
 
 def sent_values() -> Memo:
-    """Values last sent to browsers, by digest: lets a refresh send only the changed entries."""
-    return current_app.extensions.setdefault("gcc_sent_values", Memo(max_entries=512, ttl=3600))
+    """Values last sent to browsers, by digest: lets a refresh send only the changed entries.
+    Two arrays per open screen (grid values, heat) at 8 bytes a value: 128 entries is 64 screens."""
+    return current_app.extensions.setdefault("gcc_sent_values", Memo(max_entries=128, ttl=3600))

@@ -94,12 +94,15 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
     )
     return html.Div(
         [
-            header.layout(district, tz, stale_after, asof, current_locale()),
-            html.Div(
-                notice or (t("error.unavailable") if snapshot is None else ""),
-                id=NOTICE,
-                className="screen-notice" if (notice or snapshot is None) else "screen-notice is-hidden",
+            header.layout(
+                district,
+                tz,
+                stale_after,
+                asof,
+                current_locale(),
+                banner=t("error.unavailable") if snapshot is None else "",
             ),
+            html.Div(notice, id=NOTICE, className="screen-notice" if notice else "screen-notice is-hidden"),
             body,
             dcc.Interval(id=refresh.INTERVAL, interval=cfg.gcc_refresh_seconds * 1000),
             dcc.Interval(id=ROTATE, interval=max(rotate_seconds, 1) * 1000, disabled=not rotate_seconds),

@@ -25,7 +25,7 @@ def asof_data(as_of_text: str, age_seconds: float | None, serial: int) -> dict:
     return {"text": as_of_text, "age": age_seconds, "serial": serial}
 
 
-def layout(district: str, tz: str, stale_after: float, asof: dict, locale: str) -> html.Header:
+def layout(district: str, tz: str, stale_after: float, asof: dict, locale: str, *, banner: str = "") -> html.Header:
     weekdays = [t(f"weekday.{i}") for i in range(7)]
     return html.Header(
         [
@@ -42,7 +42,8 @@ def layout(district: str, tz: str, stale_after: float, asof: dict, locale: str) 
                 ],
                 className="screen-asof",
             ),
-            html.Div("", id=BANNER, className="screen-banner", role="status"),
+            # Cleared by the next successful refresh (dashboard.screen.refresh).
+            html.Div(banner, id=BANNER, className="screen-banner", role="status"),
             dcc.Interval(id=TICK, interval=1000),
             dcc.Store(id=ASOF, data=asof),
             dcc.Store(

@@ -75,14 +75,14 @@ def view_data(geometry: GridGeometry, codes: list[str], tree) -> dict:
 
 
 def _remember(sent: Sent, snapshot: ScreenSnapshot, metric: str) -> None:
-    sent.remember("map.z", maps.metric_values(metric, snapshot.grids.metric(metric)))
+    values = maps.metric_values(metric, snapshot.grids.metric(metric))
+    sent.remember("map.z", values)
     sent.remember("map.heat", snapshot.heat)
     sent.changed("map.overdue", snapshot.overdue_points)
-    sent.changed("map.range", _ranges(snapshot, metric))
+    sent.changed("map.range", _ranges(values, snapshot, metric))
 
 
-def _ranges(snapshot: ScreenSnapshot, metric: str):
-    values = maps.metric_values(metric, snapshot.grids.metric(metric))
+def _ranges(values: list, snapshot: ScreenSnapshot, metric: str):
     return [list(maps.color_range(metric, values)), maps.heat_range(snapshot.heat)]
 
 
@@ -170,8 +170,9 @@ def update(
         touched = True
     else:
         touched |= sent.array("map.z", values, patch, ("data", maps.TRACE_METRIC, "z"))
-    if sent.changed("map.range", _ranges(snapshot, metric)) or client_meta.get("metric") != metric:
-        (zmin, zmax), heat_max = _ranges(snapshot, metric)
+    ranges = _ranges(values, snapshot, metric)
+    if sent.changed("map.range", ranges) or client_meta.get("metric") != metric:
+        (zmin, zmax), heat_max = ranges
         patch["data"][maps.TRACE_METRIC]["zmin"] = zmin
         patch["data"][maps.TRACE_METRIC]["zmax"] = zmax
         patch["data"][maps.TRACE_HEAT]["zmax"] = heat_max

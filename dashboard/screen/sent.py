@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 from dash import Patch
 
 # One assignment in a Patch costs ~70 bytes on the wire; past this share of changed entries the
@@ -38,7 +39,7 @@ class Sent:
         """Record an array sent whole (at page load or after a rebuild)."""
         d = digest(values)
         self.current[key] = d
-        self.memory.put(d, list(values))
+        self.memory.put(d, _compact(values))
 
     def array(self, key: str, values: list, patch: Patch, path: tuple) -> bool:
         """Put the changes of `values` against what the browser has into `patch` at `path`.
@@ -48,7 +49,8 @@ class Sent:
         old_digest = self.previous.get(key)
         if old_digest == d:
             return False
-        self.memory.put(d, list(values))
+        new = _compact(values)
+        self.memory.put(d, new)
         old = self.memory.get(old_digest) if old_digest else None
         target = patch
         for step in path:
@@ -56,13 +58,19 @@ class Sent:
         if old is None or len(old) != len(values):
             _assign(patch, path, list(values))
             return True
-        changes = [(i, v) for i, (o, v) in enumerate(zip(old, values, strict=True)) if o != v]
+        same = (old == new) | (np.isnan(old) & np.isnan(new))
+        changes = [(int(i), values[i]) for i in np.flatnonzero(~same)]
         if len(changes) > PATCH_SHARE * len(values):
             _assign(patch, path, list(values))
         else:
             for i, v in changes:
                 target[i] = v
         return True
+
+
+def _compact(values: list) -> np.ndarray:
+    """8 bytes a value (a Python list of 10,000 numbers is ~350 KB); None becomes NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def _assign(patch: Patch, path: tuple, value) -> None:

@@ -36,6 +36,7 @@ class RegionInfo:
 class Directory:
     by_id: dict[int, RegionInfo] = field(default_factory=dict)
     by_code: dict[str, RegionInfo] = field(default_factory=dict)
+    version: tuple = ()
 
     def get(self, region_id: int | None) -> RegionInfo | None:
         return self.by_id.get(region_id) if region_id is not None else None
@@ -75,11 +76,11 @@ def directory(session: Session) -> Directory:
     version = checked_version(
         (url, "regions"), lambda: tuple(session.execute(select(func.count(Region.id), func.max(Region.id))).one())
     )
-    return _memo.get_or_build((url, *version), lambda: _load(session))
+    return _memo.get_or_build((url, *version), lambda: _load(session, (url, *version)))
 
 
-def _load(session: Session) -> Directory:
-    out = Directory()
+def _load(session: Session, version: tuple) -> Directory:
+    out = Directory(version=version)
     rows = session.execute(
         select(Region.id, Region.level, Region.code, Region.name, Region.parent_id, Region.population).where(
             Region.active.is_(True)

@@ -9,7 +9,7 @@ the estate (data.masking.mask_address); never a reporter's name or phone.
 
 from __future__ import annotations
 
-import heapq
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -23,6 +23,7 @@ from data.clock import day_start, local_day, utcnow, zone
 from data.masking import mask_address
 from data.models import WORKING_STATUSES, GridStat, JobStatus, Ticket
 from data.read import recent
+from data.read.cache import Memo
 from data.read.directory import categories, directory, main_category
 from data.read.geometry import GridGeometry, codes_in_scope, grid_geometry
 from data.read.scope import StatScope, stat_scope
@@ -216,14 +217,8 @@ def _grid_stats(session, scope: StatScope, geometry: GridGeometry, codes: list[s
     k.on_time_prev_7d = Ratio(int(sums["closed_on_time_prev_7d"]), int(sums["should_close_prev_7d"]))
     k.satisfaction_30d = Ratio(int(sums["satisfied_30d"]), int(sums["rated_30d"]))
     k.satisfaction_prev_30d = Ratio(int(sums["satisfied_prev_30d"]), int(sums["rated_prev_30d"]))
-    wanted = set(codes)
-    position = {
-        gid: i
-        for i, (gid, code) in enumerate(
-            (g, c) for g, c in zip(geometry.grid_ids, geometry.codes, strict=True) if c in wanted
-        )
-    }
-    n = len(position)
+    frame = _frame(geometry, codes, tree)
+    position, n = frame.position, len(frame.codes)
     open_now, overdue, should, on_time, reported_30d = [0] * n, [0] * n, [0] * n, [0] * n, [0] * n
     rows = session.execute(
         select(
@@ -239,19 +234,47 @@ def _grid_stats(session, scope: StatScope, geometry: GridGeometry, codes: list[s
         i = position.get(grid_id)
         if i is not None:
             open_now[i], overdue[i], should[i], on_time[i], reported_30d[i] = o, od, sc, ot, r30
-    ordered = [c for c in geometry.codes if c in wanted]
-    infos = [tree.by_code.get(c) for c in ordered]
-    population = [info.population if info else 0 for info in infos]
     grids = GridValues(
-        codes=ordered,
-        names=[info.name if info else c for info, c in zip(infos, ordered, strict=True)],
+        codes=frame.codes,
+        names=frame.names,
         open_now=open_now,
         overdue_now=overdue,
         on_time_7d=[(t / s if s else None) for t, s in zip(on_time, should, strict=True)],
         should_close_7d=should,
-        per_1000=[(r * 1000 / p if p else None) for r, p in zip(reported_30d, population, strict=True)],
+        per_1000=[(r * 1000 / p if p else None) for r, p in zip(reported_30d, frame.population, strict=True)],
     )
     return k, grids
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The grids a scope shows, in map order, with what does not change between refreshes."""
+
+    codes: list[str]
+    names: list[str]
+    population: list[int]
+    position: dict[int, int]  # grid id → index in codes
+
+
+_frames: Memo[_Frame] = Memo(max_entries=32, ttl=300)
+
+
+def _frame(geometry: GridGeometry, codes: list[str], tree) -> _Frame:
+    key = (geometry.version, tree.version, hashlib.sha1(",".join(codes).encode()).hexdigest())
+
+    def build() -> _Frame:
+        wanted = set(codes)
+        ids = [g for g, c in zip(geometry.grid_ids, geometry.codes, strict=True) if c in wanted]
+        ordered = [c for c in geometry.codes if c in wanted]
+        infos = [tree.by_code.get(c) for c in ordered]
+        return _Frame(
+            codes=ordered,
+            names=[info.name if info else c for info, c in zip(infos, ordered, strict=True)],
+            population=[info.population if info else 0 for info in infos],
+            position={g: i for i, g in enumerate(ids)},
+        )
+
+    return _frames.get_or_build(key, build)
 
 
 def _by_main_category(session: Session, counts: dict[int, int]) -> list[tuple[str, int]]:
@@ -326,19 +349,16 @@ def hourly(session: Session, scope: StatScope, now: datetime, tz: str) -> tuple[
 
 def ranking(grids: GridValues, *, best: bool, size: int = RANKING_SIZE, min_volume: int = RANKING_MIN_VOLUME):
     """Grids by on-time closure rate (7 days), each with its volume; only grids with at least
-    `min_volume` orders due, so a 100 % from two orders does not top the list."""
-    rows = (
-        (rate, volume, code, name)
-        for code, name, rate, volume in zip(
-            grids.codes, grids.names, grids.on_time_7d, grids.should_close_7d, strict=True
-        )
-        if rate is not None and volume >= min_volume
-    )
-    if best:
-        top = heapq.nsmallest(size, rows, key=lambda r: (-r[0], -r[1], r[2]))
-    else:
-        top = heapq.nsmallest(size, rows, key=lambda r: (r[0], -r[1], r[2]))
-    return [RankRow(code, name, rate, volume) for rate, volume, code, name in top]
+    `min_volume` orders due, so a 100 % from two orders does not top the list. Ties: the larger
+    volume first, then the code."""
+    rate = np.array([np.nan if r is None else r for r in grids.on_time_7d], dtype=float)
+    volume = np.asarray(grids.should_close_7d, dtype=np.int64)
+    eligible = np.flatnonzero(~np.isnan(rate) & (volume >= min_volume))
+    if not len(eligible):
+        return []
+    codes = np.asarray(grids.codes, dtype=object)[eligible]
+    order = np.lexsort((codes, -volume[eligible], -rate[eligible] if best else rate[eligible]))
+    return [RankRow(grids.codes[i], grids.names[i], float(rate[i]), int(volume[i])) for i in eligible[order[:size]]]
 
 
 def feed(session: Session, scope: StatScope, *, tz: str, size: int = FEED_SIZE) -> list[FeedItem]:

@@ -259,3 +259,33 @@ def test_the_desk_dispatches(server, browser):
     assert not errors, errors
     assert not remote, remote
     context.close()
+
+
+def test_rotation_and_the_stale_marker(server, browser):
+    """?rotate=N cycles the metric and flies to a community; when the server stops answering the
+    wall keeps its numbers and shows the stale marker, and it recovers by itself."""
+    import signal
+
+    context = browser.new_context(**WALL)
+    page = context.new_page()
+    page.goto(kiosk_url(server) + "&rotate=10")
+    wait_for_map(page, grids=GRIDS)
+    assert page.locator("#screen-map-metric input:checked").get_attribute("value") == "open_now"
+    deadline = time.time() + 20
+    while not page.inner_text("#screen-map-focus") and time.time() < deadline:
+        page.wait_for_timeout(250)
+    assert page.locator("#screen-map-metric input:checked").get_attribute("value") == "overdue_now"
+    assert page.inner_text("#screen-map-focus").startswith("聚焦：")
+
+    reported = page.inner_text("#screen-kpi-reported_today")
+    stale_after = 2 * REFRESH_S + AGGREGATE_S
+    server.process.send_signal(signal.SIGSTOP)  # the server (and its scheduler) stops answering
+    try:
+        page.wait_for_selector("#screen-stale:not(.is-hidden)", timeout=(stale_after + 10) * 1000)
+        assert page.inner_text("#screen-kpi-reported_today") == reported  # the last data stays
+        assert page.locator("#screen-kpis .kpi-card").count() == 8
+        page.screenshot(path=str(ARTIFACTS / "screen-stale.png"))
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+    page.wait_for_selector("#screen-stale.is-hidden", state="attached", timeout=(stale_after + 20) * 1000)
+    context.close()
