@@ -50,6 +50,7 @@ class ScreenClient:
         self.sent: dict = {}
         self.meta: dict = {}
         self.n = 0
+        self.focus = None
         self.key = next(k for k in app.callback_map if "screen-sent.data" in k and "screen-kpis.children" in k)
         self.outputs = [{"id": o.component_id, "property": o.component_property} for o in refresh.OUTPUTS]
 
@@ -66,9 +67,11 @@ class ScreenClient:
         self.metric = metric.value if metric is not None else self.metric
         return page
 
-    def refresh(self, *, metric: str | None = None) -> Reply:
+    def refresh(self, *, metric: str | None = None, focus="keep") -> Reply:
         changed = "screen-map-metric.value" if metric and metric != self.metric else "screen-interval.n_intervals"
         self.metric = metric or self.metric
+        if focus != "keep":
+            self.focus = focus
         self.n += 1
         payload = {
             "output": self.key,
@@ -76,6 +79,7 @@ class ScreenClient:
             "inputs": [
                 {"id": refresh.INTERVAL, "property": "n_intervals", "value": self.n},
                 {"id": map_part.METRIC, "property": "value", "value": self.metric},
+                {"id": map_part.FOCUS_VIEW, "property": "data", "value": self.focus},
             ],
             "changedPropIds": [changed],
             "state": [

@@ -186,3 +186,20 @@ def test_an_english_wall(db, district, settings):
     assert "Reported today" in text and "Latest reports" in text and "今日上报" not in text
     figure = find(page, "screen-map").figure
     assert figure["data"][maps.TRACE_METRIC]["colorbar"]["title"]["text"] == "Reports per 1,000"
+
+
+def test_rotation_focus_goes_through_the_figure(app):
+    screen = ScreenClient(app)
+    page = screen.load(Viewer.kiosk())
+    district_view = find(page, "screen-map").figure["layout"]["map"]
+    community = find(page, "screen-map-view").data["focus"][0]["bounds"]
+    reply = screen.refresh(focus=community)
+    ops = {tuple(op["location"]): op["params"]["value"] for op in operations(reply.output("screen-map", "figure"))}
+    assert ops[("layout", "map", "zoom")] > district_view["zoom"]
+    assert reply.output("screen-map-meta", "data")["focus"] == [round(v, 6) for v in community]
+    assert not screen.refresh().has("screen-map")  # kept, not sent again
+    back = screen.refresh(focus=None)
+    ops = {tuple(op["location"]): op["params"]["value"] for op in operations(back.output("screen-map", "figure"))}
+    assert ops[("layout", "map", "zoom")] == district_view["zoom"]
+    forged = screen.refresh(focus=["x", 1, 2, 3])  # not bounds: the whole area
+    assert not forged.has("screen-map")

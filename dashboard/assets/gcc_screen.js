@@ -101,22 +101,22 @@
         return noUpdate();
       },
 
-      /* ?rotate=N: the next metric each step; odd steps fly to the next community, even steps
-         back to the whole district. */
+      /* ?rotate=N: the next metric each step; odd steps zoom to the next community, even steps
+         back to the whole area. The zoom goes through the server's figure (a patch of its
+         center and zoom), so later refreshes keep it. */
       rotate: function (n, step, view, options, config) {
         var metrics = (options || []).map(function (o) { return o.value; });
         var next = (step || 0) + 1;
         var metric = metrics.length ? metrics[next % metrics.length] : noUpdate();
         var focusText = "";
+        var bounds = null;
         var focus = (view && view.focus) || [];
         if (focus.length && next % 2 === 1) {
           var f = focus[Math.floor(next / 2) % focus.length];
-          fitBounds("screen-map", f.bounds, true, 0);
+          bounds = f.bounds;
           focusText = (config && config.focusLabel ? config.focusLabel : "{name}").replace("{name}", f.name);
-        } else if (view && view.bounds) {
-          fitBounds("screen-map", view.bounds, true, 0);
         }
-        return [metric, focusText, next];
+        return [metric, focusText, bounds, next];
       }
     }
   });

@@ -8,15 +8,17 @@ from __future__ import annotations
 import logging
 
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
+from flask import request
 
 from dashboard.common.access import refusal_panel
 from dashboard.common.chrome import breadcrumb, card, shell
 from dashboard.common.context import reader, settings
 from dashboard.common.fmt import count, percent
+from dashboard.common.geojson import layer_url
 from dashboard.common.inputs import as_dict, as_str
 from dashboard.drill import table
-from dashboard.figures import maps
-from dashboard.figures.charts import weekly_figure
+from dashboard.figures import maps, theme
+from dashboard.figures.charts import empty_figure, weekly_figure
 from dashboard.labels import current_locale, status_label, t
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, Viewer
@@ -24,11 +26,12 @@ from data.clock import utcnow
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.regions import RegionPage, region_page, weekly
+from data.read.scope import stat_scope
 from data.read.tickets import PERIODS, STATUS_GROUPS, TicketFilters, main_categories, parse_filters, ticket_table
 
 log = logging.getLogger(__name__)
 
-VIEW = "drill-map-view"
+VIEW, WEEKLY = "drill-map-view", "drill-weekly"
 MAP, PERIOD, CATEGORY, STATUS, TABLE, COUNT, CSV, REGION, NOTICE, SINK = (
     "drill-map",
     "drill-period",
@@ -42,6 +45,7 @@ MAP, PERIOD, CATEGORY, STATUS, TABLE, COUNT, CSV, REGION, NOTICE, SINK = (
     "drill-sink",
 )
 MAP_SIZE = (1080, 600)  # the map's box on a 1920-wide desk screen (assets/gcc_pages.css)
+EMBED_MAX = 400  # grids whose polygons go inside the page; more come from /geo/*.json (cached)
 
 
 def layout(viewer: Viewer, level: str, code: str | None = None, **query):
@@ -58,10 +62,8 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         main_codes = main_categories(session)
         filters, problems = parse_filters(query, {c for c, _ in main_codes})
         tickets = None
-        week = None
         if viewer.can("tickets"):
             tickets = ticket_table(session, viewer, page.region, filters, now=now, tz=tz)
-            week = weekly(session, viewer, page.region, now=now, tz=tz)
         figure = region_figure(session, page, tickets.rows if tickets else [], cfg)
         focus_bounds = focus_of(session, page)
     title = html.Div(
@@ -98,14 +100,18 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         ),
         card(
             t("drill.weekly"),
-            dcc.Graph(
-                figure=weekly_figure(week.weeks, week.reported, week.closed, week.on_time, locale=current_locale())
-                if week
-                else {},
-                config={"displayModeBar": False},
-                className="drill-weekly-graph",
+            # Filled in after the page shows (a whole city's twelve weeks take seconds the first time).
+            dcc.Loading(
+                dcc.Graph(
+                    id=WEEKLY,
+                    figure=empty_figure(t("drill.loading"), font=theme.DESK_FONT),
+                    config={"displayModeBar": False},
+                    className="drill-weekly-graph",
+                ),
+                type="dot",
+                color=theme.ACCENT,
             )
-            if week
+            if viewer.can("tickets")
             else refusal_panel(viewer),
             class_name="drill-weekly",
         ),
@@ -149,11 +155,20 @@ def region_figure(session, page: RegionPage, rows: list[dict], cfg) -> dict:
         "label": [f"{r['category']} · {status_label(r['status'])}" for r in located],
         "overdue": [r["overdue"] for r in located],
     }
+    if len(codes) > EMBED_MAX:  # a city's district page: the browser-cached URLs of the wall
+        scope = stat_scope(session, current_viewer())
+        base = request.host_url.rstrip("/")
+        grids = base + layer_url("grids", geometry, scope)
+        outlines = (base + layer_url("communities", geometry, scope), base + layer_url("streets", geometry, scope))
+    else:
+        grids = geometry.grid_collection(codes)
+        outlines = (geometry.outline_collection("community", codes), geometry.outline_collection("street", codes))
     return maps.region_map(
-        grids=geometry.grid_collection(codes),
+        grids=grids,
+        codes=codes,
         names={c: (tree.by_code[c].name if c in tree.by_code else c) for c in codes},
         highlight=highlight,
-        outlines=(geometry.outline_collection("community", codes), geometry.outline_collection("street", codes)),
+        outlines=outlines,
         tickets=tickets,
         view=view,
         style=maps.offline_style(cfg.gcc_tile_url, cfg.gcc_tile_attribution),
@@ -318,7 +333,26 @@ def apply_filters(period, category, status, region):
     return table.row_data(tickets.rows, cfg.gcc_timezone), count_text(tickets), figure
 
 
+def load_weekly(region):
+    """The weekly chart of the page's region, read after the page is on screen."""
+    viewer = current_viewer()
+    region = as_dict(region)
+    code = as_str(region.get("code"), "", max_len=64)
+    level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
+    try:
+        with reader() as session:
+            page = region_page(session, viewer, code, level=level)
+            week = weekly(session, viewer, page.region, tz=settings().gcc_timezone)
+    except AccessDenied:
+        return empty_figure(t("access.denied"), font=theme.DESK_FONT)
+    except Exception:
+        log.exception("weekly indicators failed")
+        return empty_figure(t("error.unavailable"), font=theme.DESK_FONT)
+    return weekly_figure(week.weeks, week.reported, week.closed, week.on_time, locale=current_locale())
+
+
 def register_callbacks(app) -> None:
+    app.callback(Output(WEEKLY, "figure"), Input(REGION, "data"))(load_weekly)
     app.callback(
         Output(TABLE, "rowData"),
         Output(COUNT, "children"),

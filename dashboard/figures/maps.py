@@ -281,7 +281,7 @@ def overdue_trace(overdue: dict, locale: str = "zh", *, size: int = 11) -> dict:
 
 def region_map(
     *,
-    grids: dict,
+    grids: dict | str,
     names: dict[str, str],
     highlight: str | None,
     outlines: tuple,
@@ -290,11 +290,14 @@ def region_map(
     style: dict,
     locale: str = "zh",
     uirevision: str = "region-map",
+    codes: list[str] | None = None,
 ) -> dict:
-    """A drill-down page's map: the region's grids (embedded GeoJSON; a region is small), the one
-    being viewed highlighted, and its tickets as points coloured by status (one trace per status,
-    so the legend explains the colours)."""
-    codes = [f["id"] for f in grids.get("features", [])]
+    """A drill-down page's map: the region's grids, the one being viewed highlighted, and its
+    tickets as points coloured by status (one trace per status, so the legend explains the colours).
+    `grids` is a FeatureCollection (a street or community is small) or the URL of one with its
+    `codes` given (the whole district of a city)."""
+    if codes is None:
+        codes = [f["id"] for f in grids.get("features", [])]
     z = [1 if c == highlight else 0 for c in codes]
     data = [
         {

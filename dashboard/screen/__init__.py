@@ -33,7 +33,7 @@ from data.read.screen import METRICS, read_screen
 log = logging.getLogger(__name__)
 
 ROTATE, ROTATE_STEP, NOTICE = "screen-rotate", "screen-rotate-step", "screen-notice"
-SINK_CLICK, SINK_FIT = "screen-sink-click", "screen-sink-fit"  # outputs of browser-only callbacks
+SINK_CLICK = "screen-sink-click"  # output of a browser-only callback
 ROTATE_RANGE = (10, 3600)
 
 
@@ -109,7 +109,6 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
             dcc.Store(id=ROTATE_STEP, data=0),
             dcc.Store(id=refresh.SENT, data=sent.current),
             html.Div(id=SINK_CLICK, hidden=True),
-            html.Div(id=SINK_FIT, hidden=True),
         ],
         className="screen",
         id="screen",
@@ -125,7 +124,9 @@ def register_callbacks(app) -> None:
         Output(header.ASOF_TEXT, "children"),
         Output(header.STALE, "className"),
         Input(header.TICK, "n_intervals"),
-        Input(header.ASOF, "data"),
+        # State, not Input: Dash holds a callback whose input is the output of a pending one, and a
+        # refresh hanging on a stopped server would then freeze the clock and the stale marker too.
+        State(header.ASOF, "data"),
         State(header.CONFIG, "data"),
     )
     # Clicking a grid opens its page.
@@ -135,17 +136,12 @@ def register_callbacks(app) -> None:
         Input(map_part.GRAPH, "clickData"),
         prevent_initial_call=True,
     )
-    # Fit the map to the real panel size once it exists (the server assumed 1920x1080).
-    app.clientside_callback(
-        ClientsideFunction("gcc", "fitMap"),
-        Output(SINK_FIT, "children"),
-        Input(map_part.VIEW, "data"),
-    )
     # ?rotate=N: every N seconds the next metric, and every other step a community in focus.
     app.clientside_callback(
         ClientsideFunction("gcc", "rotate"),
         Output(map_part.METRIC, "value"),
         Output(map_part.FOCUS, "children"),
+        Output(map_part.FOCUS_VIEW, "data"),
         Output(ROTATE_STEP, "data"),
         Input(ROTATE, "n_intervals"),
         State(ROTATE_STEP, "data"),

@@ -14,6 +14,7 @@ from data.read.geometry import GridGeometry
 from data.read.scope import StatScope
 from data.read.screen import METRICS, ScreenSnapshot
 
+FOCUS_VIEW = "screen-map-focus-view"  # bounds the rotation zooms to (None: the whole area)
 GRAPH, METRIC, META, VIEW, FOCUS = (
     "screen-map",
     "screen-map-metric",
@@ -58,8 +59,17 @@ def build_figure(
     )
 
 
-def meta(geometry: GridGeometry, scope: StatScope, metric: str) -> dict:
-    return {"version": geometry.version, "scope": scope_key(scope), "metric": metric}
+def meta(geometry: GridGeometry, scope: StatScope, metric: str, focus=None) -> dict:
+    return {"version": geometry.version, "scope": scope_key(scope), "metric": metric, "focus": focus}
+
+
+def focus_bounds(value) -> list[float] | None:
+    """Bounds sent back by the browser (the rotation's focus), checked: four finite numbers."""
+    if not isinstance(value, list) or len(value) != 4:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) <= 180 for v in value):
+        return None
+    return [round(float(v), 6) for v in value]
 
 
 def view_data(geometry: GridGeometry, codes: list[str], tree) -> dict:
@@ -136,6 +146,7 @@ def layout(snapshot, geometry, scope, tree, metric: str, settings, base_url: str
             ),
             dcc.Store(id=META, data=meta_data),
             dcc.Store(id=VIEW, data=view),
+            dcc.Store(id=FOCUS_VIEW, data=None),
         ],
         className="panel screen-map-panel",
     )
@@ -150,10 +161,13 @@ def update(
     settings,
     base_url: str,
     sent: Sent,
+    focus=None,
 ):
     """(figure output, meta output): a new figure when the geometry or scope changed (or the page
-    has none yet), otherwise a Patch with what changed."""
-    wanted = meta(geometry, scope, metric)
+    has none yet), otherwise a Patch with what changed. `focus`: bounds to zoom to (the rotation),
+    applied through the figure so the next patch does not undo it."""
+    focus = focus_bounds(focus)
+    wanted = meta(geometry, scope, metric, focus)
     client_meta = client_meta or {}
     if client_meta.get("version") != wanted["version"] or client_meta.get("scope") != wanted["scope"]:
         _remember(sent, snapshot, metric)
@@ -183,7 +197,16 @@ def update(
         for key in ("lon", "lat", "customdata"):
             patch["data"][maps.TRACE_OVERDUE][key] = trace[key]
         touched = True
+    moved = client_meta.get("focus") != focus
+    if moved:
+        bounds = focus or geometry.total_bounds(snapshot.grids.codes) or geometry.total_bounds()
+        if bounds:
+            view = maps.fit_view(bounds, *ASSUMED_SIZE)
+            patch["layout"]["map"]["center"] = view["center"]
+            patch["layout"]["map"]["zoom"] = view["zoom"]
+            touched = True
     if touched:
         # A new revision makes Plotly redraw the traces whose arrays changed in place.
         patch["layout"]["datarevision"] = sent.current.get("map.z", "") + sent.current.get("map.heat", "")
-    return (patch if touched else no_update), (wanted if client_meta.get("metric") != metric else no_update)
+    changed_meta = client_meta.get("metric") != metric or moved
+    return (patch if touched else no_update), (wanted if changed_meta else no_update)

@@ -50,7 +50,7 @@ def asof(snapshot_as_of, read_at, tz: str, serial: int) -> dict:
     return header.asof_data(local(snapshot_as_of, tz, "%H:%M:%S") if snapshot_as_of else "", age, serial)
 
 
-def refresh(n_intervals, metric, sent_digests, client_meta):
+def refresh(n_intervals, metric, focus, sent_digests, client_meta):
     keep = [no_update] * len(OUTPUTS)
     n_intervals = as_int(n_intervals, 0, lo=0)
     metric = as_str(metric, METRICS[0], choices=METRICS)
@@ -75,7 +75,7 @@ def refresh(n_intervals, metric, sent_digests, client_meta):
         log.exception("screen refresh failed; keeping the last data")
         return keep
     base_url = request.host_url.rstrip("/")
-    figure, meta = map_part.update(snapshot, geometry, scope, metric, client_meta, cfg, base_url, sent)
+    figure, meta = map_part.update(snapshot, geometry, scope, metric, client_meta, cfg, base_url, sent, focus)
     chart_out = charts.update(snapshot, tz, sent)
     return [
         kpis.update(snapshot.kpis, sent),
@@ -98,6 +98,7 @@ def register_callbacks(app) -> None:
         *OUTPUTS,
         Input(INTERVAL, "n_intervals"),
         Input(map_part.METRIC, "value"),
+        Input(map_part.FOCUS_VIEW, "data"),
         State(SENT, "data"),
         State(map_part.META, "data"),
         prevent_initial_call=True,

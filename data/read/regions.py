@@ -15,6 +15,7 @@ from data.access import AccessDenied, Viewer, ticket_clause
 from data.clock import day_start, local_day, utcnow
 from data.masking import mask_phone, suppress_small
 from data.models import GridStat, GridTeam, Organisation, Region, Staff, Ticket
+from data.read.cache import Memo
 from data.read.directory import RegionInfo, directory
 from data.read.scope import effective, grids_under, stat_scope, visible_region
 from data.read.screen import NO_RATIO, Ratio
@@ -152,6 +153,9 @@ def region_ticket_clause(session: Session, viewer: Viewer, region: RegionInfo):
     return base & (Ticket.grid_id.in_(grid_ids) if grid_ids else false())
 
 
+_weeks: Memo[indicators.Indicators] = Memo(max_entries=2048, ttl=3600)
+
+
 @dataclass
 class Weekly:
     weeks: list[date]
@@ -169,12 +173,18 @@ def weekly(
     today = local_day(now, tz)
     monday = today - timedelta(days=today.weekday())
     where = region_ticket_clause(session, viewer, region)
+    seen = effective(session, viewer)
+    url = session.get_bind().url.render_as_string(hide_password=True)
     out = Weekly([], [], [], [])
     for i in range(weeks - 1, -1, -1):
         start_day = monday - timedelta(weeks=i)
         start = day_start(start_day, tz)
         end = min(day_start(start_day + timedelta(days=7), tz), now)
-        ind = indicators.total(session, where, start, end, now=end)
+        if end < now:  # a finished week: cached (a whole city's week reads ~0.9 s of tickets)
+            key = (url, region.id, seen.role, seen.region_id, seen.staff_id, seen.organisation_id, start)
+            ind = _weeks.get_or_build(key, lambda w=where, a=start, b=end: indicators.total(session, w, a, b, now=b))
+        else:
+            ind = indicators.total(session, where, start, end, now=end)
         out.weeks.append(start_day)
         out.reported.append(ind.reported)
         out.closed.append(ind.closed)

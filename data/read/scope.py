@@ -47,9 +47,9 @@ class StatScope:
 def effective(session: Session, viewer: Viewer) -> Viewer:
     """The viewer with a scope of the district itself written as "no scope".
 
-    Workaround: data.access.ticket_clause matches a viewer's region against a ticket's grid,
-    community or street, so a dispatcher whose region is the district root (as the demo's and
-    most real dispatchers are) would see no ticket at all. A root region means the whole district."""
+    A dispatcher's region is usually the district root. data.access.ticket_clause matches that
+    with an OR over grid, community, street and "is the district" (it once matched nothing at
+    all); with no region the clause is simply true and every query keeps its plain index."""
     if viewer.region_id is None:
         return viewer
     parent = session.scalar(select(Region.parent_id).where(Region.id == viewer.region_id))

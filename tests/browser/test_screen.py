@@ -270,12 +270,18 @@ def test_rotation_and_the_stale_marker(server, browser):
     page = context.new_page()
     page.goto(kiosk_url(server) + "&rotate=10")
     wait_for_map(page, grids=GRIDS)
+    zoom = "() => document.querySelector('#screen-map .js-plotly-plot')._fullLayout.map.zoom"
+    district_zoom = page.evaluate(zoom)
     assert page.locator("#screen-map-metric input:checked").get_attribute("value") == "open_now"
     deadline = time.time() + 20
     while not page.inner_text("#screen-map-focus") and time.time() < deadline:
         page.wait_for_timeout(250)
     assert page.locator("#screen-map-metric input:checked").get_attribute("value") == "overdue_now"
     assert page.inner_text("#screen-map-focus").startswith("聚焦：")
+    deadline = time.time() + 10
+    while page.evaluate(zoom) <= district_zoom + 0.5 and time.time() < deadline:  # the community fills the map
+        page.wait_for_timeout(250)
+    assert page.evaluate(zoom) > district_zoom + 0.5
 
     reported = page.inner_text("#screen-kpi-reported_today")
     stale_after = 2 * REFRESH_S + AGGREGATE_S
