@@ -36,7 +36,7 @@ def serve(args, settings: Settings) -> int:
     announce(db, settings, args.host, args.port)  # the kiosk link and demo logins (issue #6)
     try:
         if settings.gcc_debug:
-            app.run(host=args.host, port=args.port, debug=True, use_reloader=False)
+            app.run(host=args.host, port=args.port, debug=settings.gcc_debug, use_reloader=False)
         else:
             from waitress import serve as waitress_serve
 

@@ -59,10 +59,8 @@ def db(database):
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as conn:
         if database.is_sqlite:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            for name in tables:
+            for name in tables:  # children first: foreign keys stay checked
                 conn.exec_driver_sql(f'DELETE FROM "{name}"')
-            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         else:
             conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE")
     return database
@@ -87,3 +85,27 @@ def district(db):
     with db.session() as session:
         world = write_district(session, shape, np.random.default_rng(7), faker)
     return world
+
+
+@pytest.fixture
+def cli(db, tmp_path, monkeypatch, capsys):
+    """Run `python app.py ...` in this process against the test database: (exit code, stdout, stderr)."""
+    import logging
+
+    import app
+
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("GCC_INSTANCE_DIR", str(tmp_path / "instance"))
+
+    def run(*argv):
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        try:
+            code = app.main([str(a) for a in argv])
+        finally:  # app.main configures logging onto this test's captured stderr: undo it
+            root.handlers[:] = handlers
+            root.setLevel(level)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -3,13 +3,11 @@ ticket in the viewer's scope, Excel-friendly UTF-8 with BOM, overdue as true/fal
 
 import csv
 import io
-import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-import app
 from data import workflow
 from data.access import AccessDenied, Viewer
 from data.audit import AuditLog
@@ -95,25 +93,6 @@ def test_scope_since_and_permission(db, district, tickets):
     for role in ("kiosk", "grid_worker", "property", "anonymous"):
         with pytest.raises(AccessDenied):
             export(db, Viewer(role=role))
-
-
-@pytest.fixture
-def cli(db, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", db.url)
-    monkeypatch.setenv("GCC_INSTANCE_DIR", str(tmp_path / "instance"))
-
-    def run(*argv):
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        try:
-            code = app.main([str(a) for a in argv])
-        finally:  # app.main configures logging onto this test's captured stderr: undo it
-            root.handlers[:] = handlers
-            root.setLevel(level)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def test_cli_export_writes_bom_csv_and_an_audit_row(cli, db, tickets, tmp_path):

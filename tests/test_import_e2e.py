@@ -4,7 +4,6 @@ grid is checked against an independent point-in-polygon computation on the file'
 
 import csv
 import io
-import logging
 from datetime import datetime, timedelta, timezone
 
 import geopandas as gpd
@@ -13,7 +12,6 @@ import pyproj
 import pytest
 import shapely
 
-import app
 import data.locate
 from geo.tiling import make_district
 
@@ -25,38 +23,6 @@ UTC = timezone.utc
 @pytest.fixture(autouse=True)
 def fresh_locator():
     data.locate._cache.clear()  # cached by boundary count and ids, which the emptied test db reuses
-
-
-@pytest.fixture
-def cli(db, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", db.url)
-    monkeypatch.setenv("GCC_INSTANCE_DIR", str(tmp_path / "instance"))
-
-    def run(*argv):
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        try:
-            code = app.main([str(a) for a in argv])
-        finally:  # app.main configures logging onto this test's captured stderr: undo it
-            root.handlers[:] = handlers
-            root.setLevel(level)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    yield run
-    if db.is_sqlite:
-        # The shared `db` fixture empties tables inside a transaction, where SQLite ignores
-        # "PRAGMA foreign_keys=OFF": deleting 10,000 tickets then checks tickets.duplicate_of_id
-        # (no index) row by row, ~15 s. Empty them here with the checks really off.
-        raw = db.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("PRAGMA foreign_keys=OFF")
-            for table in ("audit_log", "ticket_events", "tickets"):
-                cursor.execute(f"DELETE FROM {table}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-        finally:
-            raw.close()
 
 
 def ticket_points(shape, rng):

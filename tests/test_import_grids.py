@@ -3,7 +3,6 @@ format and CRS, GCJ-02 drawings, repairs and refusals, idempotent re-imports, de
 a redrawn grid re-routing its open tickets (events with previous_grid_id) while closed ones stay."""
 
 import json
-import logging
 import os
 import zipfile
 
@@ -14,7 +13,6 @@ import shapely
 from shapely.geometry import Polygon, box
 from sqlalchemy import func, select
 
-import app
 import data.locate
 from data import aggregates, workflow
 from data.access import Viewer
@@ -30,26 +28,6 @@ def fresh_locator():
     # data.locate caches the locator by (url, boundary count, max id, max valid_to); the test
     # database is emptied between tests and ids restart, so a different map could hit the cache.
     data.locate._cache.clear()
-
-
-@pytest.fixture
-def cli(db, tmp_path, monkeypatch, capsys):
-    """Run `python app.py ...` in this process against the test database: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", db.url)
-    monkeypatch.setenv("GCC_INSTANCE_DIR", str(tmp_path / "instance"))
-
-    def run(*argv):
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        try:
-            code = app.main([str(a) for a in argv])
-        finally:  # app.main configures logging onto this test's captured stderr: undo it
-            root.handlers[:] = handlers
-            root.setLevel(level)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ re-imports, history events and aggregates, refusals that write nothing."""
 
 import csv
 import io
-import logging
 from datetime import datetime, timezone
 
 import pyproj
@@ -12,7 +11,6 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-import app
 import data.locate
 from data import escalation, indicators
 from data.audit import AuditLog
@@ -27,26 +25,6 @@ UTC = timezone.utc
 def fresh_locator():
     # data.locate caches by boundary count and ids; the emptied test database reuses both.
     data.locate._cache.clear()
-
-
-@pytest.fixture
-def cli(db, tmp_path, monkeypatch, capsys):
-    """Run `python app.py ...` in this process against the test database: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", db.url)
-    monkeypatch.setenv("GCC_INSTANCE_DIR", str(tmp_path / "instance"))
-
-    def run(*argv):
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        try:
-            code = app.main([str(a) for a in argv])
-        finally:  # app.main configures logging onto this test's captured stderr: undo it
-            root.handlers[:] = handlers
-            root.setLevel(level)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def points(district):
