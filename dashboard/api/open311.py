@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import ACTION_LABELS, photo_out
+from dashboard.common.context import db as _db
+from dashboard.common.context import settings as _settings
 from data import intake, workflow
 from data.access import Viewer, ticket_clause
 from data.clock import UTC, utcnow, zone
@@ -46,14 +48,6 @@ FIELD_MAP = {
 }
 BACK = {ours: theirs for theirs, ours in FIELD_MAP.items()}
 IGNORED = ("jurisdiction_id", "api_key", "address_id", "email", "account_id", "media_url")
-
-
-def _db():
-    return current_app.extensions["gcc_db"]
-
-
-def _settings():
-    return current_app.extensions["gcc_settings"]
 
 
 @blueprint.before_request

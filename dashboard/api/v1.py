@@ -22,6 +22,8 @@ from dashboard.api.schemas import (
     public_status,
     ticket_out,
 )
+from dashboard.common.context import db as _db
+from dashboard.common.context import settings as _settings
 from data import intake, workflow
 from data.access import Viewer, load_ticket, ticket_clause
 from data.intake import Action, RatingIn, Report
@@ -36,14 +38,6 @@ api = Api(
     description="Reports in, tickets out. POST needs an API key (X-Api-Key header or api_key parameter); "
     'GET accepts a key or a login session. Every 4xx answer is {"error": code, "detail": ...}.',
 )
-
-
-def _db():
-    return current_app.extensions["gcc_db"]
-
-
-def _settings():
-    return current_app.extensions["gcc_settings"]
 
 
 @blueprint.before_request
