@@ -109,3 +109,28 @@ def cli(db, tmp_path, monkeypatch, capsys):
         return code, out.out, out.err
 
     return run
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Quiet on a closed network: no background services, no updates, no sync (PERFORMANCE-NOTES.md).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright, shared by the browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk (see the README)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

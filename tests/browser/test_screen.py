@@ -32,14 +32,6 @@ from tests.auth_helpers import kiosk_url, login_as
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WALL = {"viewport": {"width": 1920, "height": 1080}, "locale": "zh-CN"}
 GRIDS = 30
 REFRESH_S, AGGREGATE_S = 3, 2
@@ -53,16 +45,6 @@ def server(tmp_path_factory):
     yield server
     server.db.dispose()
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def watch(page, server):
