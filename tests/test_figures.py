@@ -259,3 +259,9 @@ def test_both_locales_have_the_same_labels_and_placeholders():
 )
 def test_durations(seconds, zh, en):
     assert labels.duration(seconds, "zh") == zh and labels.duration(seconds, "en") == en
+
+
+def test_whole_count_colour_bars_never_tick_between_integers():
+    # Overdue counts of 0-2 once gave a bar labelled "0 1 1 2 2".
+    assert maps.color_range("overdue_now", [0, 1, 2, 0]) == (0.0, 5.0)
+    assert maps.color_range("open_now", [3, 17, 9]) == (0.0, 20.0)

@@ -70,7 +70,10 @@ def color_range(metric: str, values) -> tuple[float, float]:
     if not present:
         return 0.0, 1.0
     top = present[min(len(present) - 1, math.ceil(0.98 * len(present)) - 1)]
-    return 0.0, nice_ceiling(max(top, 1))
+    # At least 5 for whole counts: with a top of 2 the colour bar ticked every 0.5 and, printed as
+    # integers, read "0 1 1 2 2" (seen on the wall's 超期工单 map).
+    floor = 1 if spec.decimals else 5
+    return 0.0, nice_ceiling(max(top, floor))
 
 
 def heat_range(counts) -> float:
