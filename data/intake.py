@@ -176,13 +176,34 @@ def _deadlock(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
-def _submit_once(session, settings, report, actor, source, lon, lat, uploads, scope, key, print_, now, written):
+def _once_per_key(session, scope: str, key: str | None, operation: str, print_: str, work) -> Outcome:
+    """Run `work()` once per idempotency key: a replay of the same request returns the first
+    outcome; without a key, `work()` just runs."""
     record = None
     if key:
-        prior = idempotency.replay(session, scope, key, "report", print_)
+        prior = idempotency.replay(session, scope, key, operation, print_)
         if prior is not None:
             return Outcome(**{**prior.result, "replayed": True, "created": False})
-        record = idempotency.claim(session, scope, key, "report", print_)
+        record = idempotency.claim(session, scope, key, operation, print_)
+    outcome = work()
+    if record is not None:
+        record.ticket_id = outcome.ticket_id
+        record.result = asdict(outcome)
+    return outcome
+
+
+def _submit_once(session, settings, report, actor, source, lon, lat, uploads, scope, key, print_, now, written):
+    return _once_per_key(
+        session,
+        scope,
+        key,
+        "report",
+        print_,
+        lambda: _submit(session, settings, report, actor, source, lon, lat, uploads, now, written),
+    )
+
+
+def _submit(session, settings, report, actor, source, lon, lat, uploads, now, written) -> Outcome:
     category = resolve_category(session, settings, report, source)
     if report.external_id and session.scalar(
         select(Ticket.id).where(Ticket.source == source, Ticket.external_id == report.external_id)
@@ -199,9 +220,6 @@ def _submit_once(session, settings, report, actor, source, lon, lat, uploads, sc
         outcome = _create(session, settings, report, actor, source, category, lon, lat, uploads, now, written)
         if source == "iot":
             _remember_alarm(session, report, alarm, outcome.ticket_id, now)
-    if record is not None:
-        record.ticket_id = outcome.ticket_id
-        record.result = asdict(outcome)
     return outcome
 
 
@@ -382,12 +400,9 @@ def act(
     )
 
     def once(session, written):
-        record = None
-        if key:
-            prior = idempotency.replay(session, scope, key, "action", print_)
-            if prior is not None:
-                return Outcome(**{**prior.result, "replayed": True, "created": False})
-            record = idempotency.claim(session, scope, key, "action", print_)
+        return _once_per_key(session, scope, key, "action", print_, lambda: act(session, written))
+
+    def act(session, written):
         refs = []
         for upload in uploads:
             refs.append(photos.store(settings, upload))
@@ -411,11 +426,7 @@ def act(
         stage = "result" if action.action == "handle" else "update"
         photos.record(session, ticket_id, stage, list(zip(refs, uploads, strict=True)))
         ticket = session.get(Ticket, ticket_id)
-        outcome = Outcome(ticket_id=ticket_id, token=ticket.public_token, created=False, event_id=event.id)
-        if record is not None:
-            record.ticket_id = ticket_id
-            record.result = asdict(outcome)
-        return outcome
+        return Outcome(ticket_id=ticket_id, token=ticket.public_token, created=False, event_id=event.id)
 
     return _with_retries(db, settings, once)
 
@@ -438,22 +449,15 @@ def rate(
     print_ = idempotency.fingerprint("rating", ticket_id, rating.model_dump(mode="json"))
 
     def once(session, written):
-        record = None
-        if key:
-            prior = idempotency.replay(session, scope, key, "rating", print_)
-            if prior is not None:
-                return Outcome(**{**prior.result, "replayed": True, "created": False})
-            record = idempotency.claim(session, scope, key, "rating", print_)
+        return _once_per_key(session, scope, key, "rating", print_, lambda: rate_once(session))
+
+    def rate_once(session):
         at = now or utcnow()
         event = workflow.apply(session, viewer, ticket_id, "rate", rating=rating.rating, note=rating.comment, at=at)
         if rating.reopen:
             event = workflow.apply(session, viewer, ticket_id, "reopen", note=rating.comment, at=at)
         ticket = session.get(Ticket, ticket_id)
-        outcome = Outcome(ticket_id=ticket_id, token=ticket.public_token, created=False, event_id=event.id)
-        if record is not None:
-            record.ticket_id = ticket_id
-            record.result = asdict(outcome)
-        return outcome
+        return Outcome(ticket_id=ticket_id, token=ticket.public_token, created=False, event_id=event.id)
 
     return _with_retries(db, settings, once)
 
