@@ -39,3 +39,22 @@ def test_every_command_is_documented():
     commands = next(a for a in parser._actions if a.dest == "command").choices
     for name in commands:
         assert re.search(rf"`{re.escape(name)}[ `]", README), f"command {name} is missing from the README"
+
+
+def _names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_the_lock_pins_every_requirement():
+    lock = {
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith((" ", "#"))
+    }
+    for name in _names(ROOT / "requirements.txt") | _names(ROOT / "requirements-dev.txt"):
+        assert name in lock, f"{name} is not pinned in requirements.lock: regenerate it (README, Dependencies)"
