@@ -55,9 +55,9 @@ def touch_tickets(db: Database, n: int, rng: random.Random) -> int:
             t = s.get(Ticket, ticket_id)
             try:
                 if t.status == "reported":
-                    workflow.apply(s, system, ticket_id, "accept")
+                    workflow.apply(s, system, ticket_id, workflow.ActionInput("accept"))
                 elif t.status == "accepted":
-                    workflow.apply(s, system, ticket_id, "dispatch")
+                    workflow.apply(s, system, ticket_id, workflow.ActionInput("dispatch"))
                 elif t.status == "dispatched":
                     staff = s.get(Staff, t.assignee_staff_id) if t.assignee_staff_id else None
                     actor = (
@@ -65,9 +65,9 @@ def touch_tickets(db: Database, n: int, rng: random.Random) -> int:
                         if staff
                         else Viewer(role="property", organisation_id=t.assignee_org_id)
                     )
-                    workflow.apply(s, actor, ticket_id, "respond")
+                    workflow.apply(s, actor, ticket_id, workflow.ActionInput("respond"))
                 else:
-                    workflow.apply(s, system, ticket_id, "comment", note="benchmark")
+                    workflow.apply(s, system, ticket_id, workflow.ActionInput("comment", note="benchmark"))
                 done += 1
             except workflow.WorkflowError:
                 pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dash
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask_compress import Compress
 
 from dashboard import api, auth, health, phone, ui, viewer
@@ -11,10 +12,22 @@ from data.db import Database
 from data.settings import Settings
 
 
+class RequestJSON(DefaultJSONProvider):
+    """A JSON body nested deeper than Python can parse is a malformed request: ValueError (so
+    get_json answers 400), never a RecursionError that would become a 500 (issue #9)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON body is nested too deeply") from None
+
+
 def create_app(settings: Settings, db: Database) -> dash.Dash:
     server = Flask(__name__)
-    server.config["GCC_SETTINGS"] = settings
-    server.extensions["gcc_db"] = db
+    server.json = RequestJSON(server)
+    # Requests wait for a database lock at most GCC_DB_WAIT_SECONDS, then get a 503 (issue #9).
+    server.extensions["gcc_db"] = db.bounded(settings.gcc_db_wait_seconds)
     server.extensions["gcc_settings"] = settings
     viewer.install(server)
     # gzip JSON, JS and CSS: the wall's geometry and callbacks are mostly numbers and repeat.

@@ -19,7 +19,9 @@ from data.models import Region, Ticket
 
 # Roles. Staff roles (data.models.STAFF_ROLES) act inside the workflow; the others are how the web
 # layer sees a request that is not staff: the wall screen (kiosk), a resident holding a ticket's
-# public token, an anonymous visitor, and the scheduler/CLI (system).
+# public token, an anonymous visitor, the public's read-only view of service requests (Open311
+# GET without a key, when GCC_OPEN311_PUBLIC_READ is on: every ticket, presented by data.privacy's
+# "public" policy with no reporter identity), and the scheduler/CLI (system).
 ROLES = (
     "admin",
     "dispatcher",
@@ -31,6 +33,7 @@ ROLES = (
     "kiosk",
     "resident",
     "anonymous",
+    "public",
     "system",
 )
 
@@ -67,6 +70,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "kiosk": frozenset({"aggregates", "regions"}),
     "resident": frozenset({"own_ticket"}),
     "anonymous": frozenset(),
+    "public": frozenset({"public_tickets"}),
     "system": _EVERYTHING,  # the scheduler and the CLI
 }
 
@@ -113,6 +117,10 @@ class Viewer:
         return cls(role="anonymous")
 
     @classmethod
+    def public(cls) -> Viewer:
+        return cls(role="public", name="公众")
+
+    @classmethod
     def kiosk(cls) -> Viewer:
         return cls(role="kiosk", name="大屏")
 
@@ -150,6 +158,8 @@ def ticket_clause(viewer: Viewer) -> ColumnElement[bool]:
         return false()
     if role == "resident" and viewer.ticket_token:
         return Ticket.public_token == viewer.ticket_token
+    if role == "public":
+        return true()  # every ticket, but only ever presented by data.privacy's "public" policy
     return false()
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import audit
-from data.access import Viewer
+from data import workflow
+from data.access import Viewer, load_ticket
 from data.clock import utcnow
-from data.models import ESCALATION_LEVELS, WORKING_STATUSES, Escalation, Ticket, TicketEvent
+from data.models import WORKING_STATUSES, Ticket
+from data.workflow import ActionInput
+
+SYSTEM = Viewer.system()
 
 
 @dataclass
@@ -39,7 +42,11 @@ class SweepResult:
 
 
 def sweep(session: Session, now: datetime | None = None) -> SweepResult:
-    """Flag and escalate everything whose deadline has passed at `now`."""
+    """Flag and escalate everything whose deadline has passed at `now`.
+
+    Candidates are found by index; each is then locked (FOR UPDATE; SQLite's writer lock) and
+    checked again before the workflow escalates it, so concurrent sweeps escalate each ticket once
+    (the unique (ticket, level) index of `escalations` backs that up)."""
     now = now or utcnow()
     result = SweepResult()
     late_response = select(Ticket.id).where(
@@ -48,7 +55,9 @@ def sweep(session: Session, now: datetime | None = None) -> SweepResult:
         Ticket.escalation_level < 1,
     )
     for ticket_id in session.scalars(late_response).all():
-        if _escalate(session, ticket_id, 1, "response_timeout", now, Ticket.status == "dispatched"):
+        ticket = load_ticket(session, SYSTEM, ticket_id, for_update=True)
+        if ticket.status == "dispatched" and ticket.response_due_at < now and ticket.escalation_level < 1:
+            _escalate(session, ticket, 1, "response_timeout", now)
             result.response_escalations += 1
             result.ticket_ids.append(ticket_id)
 
@@ -58,46 +67,18 @@ def sweep(session: Session, now: datetime | None = None) -> SweepResult:
         Ticket.overdue.is_(False),
     )
     for ticket_id in session.scalars(late_handling).all():
-        flagged = session.execute(
-            update(Ticket).where(Ticket.id == ticket_id, Ticket.overdue.is_(False)).values(overdue=True, updated_at=now)
-        ).rowcount
-        if flagged:
-            result.overdue_flagged += 1
-            if _escalate(session, ticket_id, 2, "handling_overdue", now, Ticket.status.in_(WORKING_STATUSES)):
-                result.handling_escalations += 1
-                result.ticket_ids.append(ticket_id)
+        ticket = load_ticket(session, SYSTEM, ticket_id, for_update=True)
+        if ticket.overdue or ticket.status not in WORKING_STATUSES or not ticket.handle_due_at < now:
+            continue
+        ticket.overdue = True
+        ticket.updated_at = now
+        result.overdue_flagged += 1
+        if ticket.escalation_level < 2:
+            _escalate(session, ticket, 2, "handling_overdue", now)
+            result.handling_escalations += 1
+            result.ticket_ids.append(ticket_id)
     return result
 
 
-def _escalate(session: Session, ticket_id: int, level: int, reason: str, now: datetime, still) -> bool:
-    changed = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.escalation_level < level, still)
-        .values(escalation_level=level, updated_at=now)
-    ).rowcount
-    if not changed:
-        return False
-    ticket = session.get(Ticket, ticket_id, populate_existing=True)
-    event = TicketEvent(
-        ticket_id=ticket_id,
-        at=now,
-        action="escalate",
-        from_status=ticket.status,
-        to_status=ticket.status,
-        actor_role="system",
-        actor_name="系统",
-        note=f"{'响应' if reason == 'response_timeout' else '处置'}超时，自动督办至{_level_name(level)}",
-        photos=[],
-        data={"level": level, "to": ESCALATION_LEVELS[level], "reason": reason},
-        grid_id=ticket.grid_id,
-    )
-    session.add(event)
-    session.flush()
-    audit.record_ticket_event(session, Viewer.system(), event)  # automatic 督办 is audited too
-    session.add(Escalation(ticket_id=ticket_id, level=level, reason=reason, at=now, event_id=event.id))
-    session.flush()
-    return True
-
-
-def _level_name(level: int) -> str:
-    return {1: "社区", 2: "街道"}[level]
+def _escalate(session: Session, ticket: Ticket, level: int, reason: str, now: datetime) -> None:
+    workflow.apply_to(session, SYSTEM, ticket, ActionInput("escalate", at=now, data={"level": level, "reason": reason}))

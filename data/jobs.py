@@ -192,6 +192,8 @@ def _record(db: Database, job_id: str, started, ok: bool, summary: dict, error: 
             status = session.get(JobStatus, job_id) or JobStatus(job_id=job_id, runs=0)
             status.last_started_at = started
             status.last_finished_at = utcnow()
+            if ok:
+                status.last_ok_at = status.last_finished_at
             status.last_ok = ok
             status.last_summary = summary
             status.last_error = error
@@ -246,6 +248,39 @@ def start_scheduler(db: Database, settings: Settings, *, simulate_demo: bool = F
     return scheduler, lock
 
 
+def expected_every(job: Job) -> float:
+    """How often a job should finish, in seconds (an interval's length; a cron job's period)."""
+    if job.trigger == "interval":
+        a = job.trigger_args
+        return a.get("seconds", 0) + 60 * a.get("minutes", 0) + 3600 * a.get("hours", 0) + 86400 * a.get("days", 0)
+    if "day_of_week" in job.trigger_args:
+        return 7 * 86400.0
+    if "day" in job.trigger_args:
+        return 31 * 86400.0
+    return 86400.0
+
+
+def overdue_jobs(statuses: dict, jobs: list[Job], now: datetime) -> list[str]:
+    """Jobs that have run before and stopped succeeding: no successful run for more than twice
+    their period (plus two minutes of slack), or never a successful one. A job that never ran (a
+    fresh install, a job this deployment does not schedule) is not counted; one failure between
+    successes is not either (the next run retries it)."""
+    out = []
+    for job in jobs:
+        status = statuses.get(job.id)
+        if not status or not status.get("runs"):
+            continue
+        error = (status.get("error") or "")[:200]
+        if not status.get("last_ok_at"):
+            out.append(f"job {job.id} has never succeeded: {error}")
+            continue
+        since = datetime.fromisoformat(status["last_ok_at"])
+        if (now - since).total_seconds() > 2 * expected_every(job) + 120:
+            detail = f" (last error: {error})" if status.get("ok") is False else ""
+            out.append(f"job {job.id} has not succeeded since {status['last_ok_at']}{detail}")
+    return out
+
+
 def job_statuses(db: Database) -> dict:
     from sqlalchemy import select
 
@@ -254,6 +289,7 @@ def job_statuses(db: Database) -> dict:
             s.job_id: {
                 "last_started_at": s.last_started_at.isoformat() if s.last_started_at else None,
                 "last_finished_at": s.last_finished_at.isoformat() if s.last_finished_at else None,
+                "last_ok_at": s.last_ok_at.isoformat() if s.last_ok_at else None,
                 "ok": s.last_ok,
                 "summary": s.last_summary,
                 "error": s.last_error,

@@ -64,3 +64,24 @@ def suppress_small(count: int | None, threshold: int = 5) -> int | str | None:
     if count is None:
         return None
     return f"<{threshold}" if 0 < count < threshold else count
+
+
+# Identifiers a person may type into free text (a description, a comment): ID numbers first (18 or
+# 15 digits), then mobile and landline numbers, then vehicle plates (province, letter, 5-6 more).
+_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[\s-]?\d{7,8}(?!\d)")
+_PLATE = re.compile(
+    r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][·•\s-]?[A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警]"
+)
+
+
+def mask_identifiers(text: str | None) -> str | None:
+    """Free text with ID numbers, phone numbers and vehicle plates masked (for public views):
+    "车牌赣B12345 挡道，电话13812345678" → "车牌赣B***** 挡道，电话138****5678"."""
+    if not text:
+        return text
+    text = _ID.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+    text = _LANDLINE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _PLATE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)

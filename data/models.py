@@ -381,6 +381,7 @@ class JobStatus(Base):
     job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_started_at: Mapped[datetime | None]
     last_finished_at: Mapped[datetime | None]
+    last_ok_at: Mapped[datetime | None]  # the last run that succeeded (/healthz: has it stopped?)
     last_ok: Mapped[bool | None] = mapped_column(Boolean)
     last_summary: Mapped[dict] = mapped_column(JSON, default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)

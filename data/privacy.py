@@ -17,15 +17,16 @@ from sqlalchemy.orm import Session
 from data import audit
 from data.access import AccessDenied, Viewer, load_ticket
 from data.errors import DomainError
-from data.masking import mask_address, mask_id_number, mask_name, mask_phone, suppress_small
+from data.masking import mask_address, mask_id_number, mask_identifiers, mask_name, mask_phone, suppress_small
 
 # How a field is shown: raw, masked (138****5678, 张*, 1***...12), to the estate level, or not at all.
 RAW, MASK, ESTATE, HIDE = "raw", "mask", "estate", "hide"
 
 # Staff who work a case see where it is (the address); who reported it stays masked until an
 # explicit, audited unmask. Screens that hang in public (kiosk) show the estate only.
-_DESK = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK}
-_FIELD = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK}
+_DESK = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK, "text": RAW}
+_FIELD = {"name": MASK, "phone": MASK, "address": RAW, "id_number": MASK, "text": RAW}
+_NOBODY = {"name": HIDE, "phone": HIDE, "address": HIDE, "id_number": HIDE, "text": HIDE}
 POLICY: dict[str, dict[str, str]] = {
     "admin": _DESK,
     "dispatcher": _DESK,
@@ -35,10 +36,13 @@ POLICY: dict[str, dict[str, str]] = {
     "property": _FIELD,
     "department": _FIELD,
     # A resident's own report behind its secret link: the address they typed, name and phone masked.
-    "resident": {"name": MASK, "phone": MASK, "address": RAW, "id_number": HIDE},
-    "kiosk": {"name": HIDE, "phone": HIDE, "address": ESTATE, "id_number": HIDE},
-    "anonymous": {"name": HIDE, "phone": HIDE, "address": HIDE, "id_number": HIDE},
-    "system": {"name": RAW, "phone": RAW, "address": RAW, "id_number": RAW},  # trusted systems, CLI
+    "resident": {"name": MASK, "phone": MASK, "address": RAW, "id_number": HIDE, "text": RAW},
+    # Screens and documents anyone may read: no reporter, the address to the estate, and the
+    # phone / ID / plate numbers people type into descriptions masked ("text": MASK).
+    "kiosk": {"name": HIDE, "phone": HIDE, "address": ESTATE, "id_number": HIDE, "text": MASK},
+    "public": {"name": HIDE, "phone": HIDE, "address": ESTATE, "id_number": HIDE, "text": MASK},
+    "anonymous": _NOBODY,
+    "system": {"name": RAW, "phone": RAW, "address": RAW, "id_number": RAW, "text": RAW},  # trusted systems, CLI
 }
 
 UNMASKABLE = ("name", "phone", "address")
@@ -88,6 +92,13 @@ def present_person(
         address=_show(rules["address"], address, lambda a: mask_address(a, estate), estate),
         id_number=_show(rules["id_number"], id_number, mask_id_number),
     )
+
+
+def present_text(viewer: Viewer, text: str | None) -> str | None:
+    """Free text someone typed (a description) as this viewer may see it: raw for staff and the
+    reporter, identifiers masked for public screens and documents (data.masking.mask_identifiers)."""
+    rule = POLICY.get(viewer.role, POLICY["anonymous"])["text"]
+    return _show(rule, text, mask_identifiers)
 
 
 def present_ticket_reporter(viewer: Viewer, ticket) -> Person:

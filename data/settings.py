@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     gcc_simulate_seconds: int = Field(5, ge=1, le=3600, description="Interval of the demo simulator in seconds.")
     gcc_scheduler: bool = Field(True, description="Start the scheduler inside `python app.py serve`.")
     gcc_debug: bool = Field(False, description="Dash/Flask debug mode. Never enable on a shared machine.")
+    gcc_db_wait_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="How long a web request waits for a database lock before it is answered 503 with Retry-After "
+        "(nothing written); the scheduler and the CLI wait up to 30 s.",
+    )
     # Big screen and maps (issue #4).
     gcc_locale: str = Field("zh", pattern="^(zh|en)$", description="Language of the web pages: zh (default) or en.")
     gcc_tile_url: str = Field(
@@ -119,6 +126,12 @@ class Settings(BaseSettings):
     gcc_photo_max_pixels: int = Field(
         40_000_000, ge=10_000, le=80_000_000, description="Largest accepted photo in pixels (width x height); "
         "bigger images are refused before they are decoded (decompression bombs)."
+    )
+    gcc_open311_public_read: bool = Field(
+        True,
+        description="Open311 GET of services and requests without a key: every request in the privacy-safe "
+        "public view (no reporter identity, address to the estate, phone/ID/plate numbers in descriptions masked, "
+        "no photos). false: reading requests needs a key or a login, as /api/v1 does.",
     )
     gcc_photos_per_ticket: int = Field(
         9, ge=1, le=9, description="Photos one report (and one handling feedback) may carry."

@@ -10,7 +10,7 @@ from data import workflow
 from data.access import Viewer
 from data.clock import UTC
 from data.locate import locator
-from data.models import Category, GridTeam, Region, Staff
+from data.models import Category, GridTeam, Region, Staff, Ticket
 
 DESK = Viewer.system("测试调度")
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -31,17 +31,19 @@ def grid_point(session, grid_id: int) -> tuple[float, float]:
 
 def new_ticket(session, grid_id: int, category_name: str = "暴露垃圾", at: datetime = T0, **kw):
     lon, lat = grid_point(session, grid_id)
-    return workflow.create_ticket(
+    return workflow.create(
         session,
         Viewer(role="resident"),
-        source=kw.pop("source", "resident"),
-        category_id=category(session, category_name).id,
-        description=kw.pop("description", "测试"),
-        lon=lon,
-        lat=lat,
-        placement=locator(session).place(lon, lat),
-        at=at,
-        **kw,
+        workflow.Submission(
+            source=kw.pop("source", "resident"),
+            category_id=category(session, category_name).id,
+            description=kw.pop("description", "测试"),
+            lon=lon,
+            lat=lat,
+            placement=locator(session).place(lon, lat),
+            at=at,
+            **kw,
+        ),
     )
 
 
@@ -64,20 +66,25 @@ def run_loop(
 ):
     """Accept, dispatch, respond, handle, close and (optionally) rate at hours after `start`."""
     h = lambda x: start + timedelta(hours=x)  # noqa: E731
-    workflow.apply(session, DESK, ticket_id, "accept", at=h(0.1))
-    workflow.apply(session, DESK, ticket_id, "dispatch", at=h(0.2))
-    ticket = session.get(workflow.Ticket, ticket_id)
+    workflow.apply(session, DESK, ticket_id, workflow.ActionInput("accept", at=h(0.1)))
+    workflow.apply(session, DESK, ticket_id, workflow.ActionInput("dispatch", at=h(0.2)))
+    ticket = session.get(Ticket, ticket_id)
     actor = assignee_viewer(session, ticket)
     if respond_after is not None:
-        workflow.apply(session, actor, ticket_id, "respond", at=h(0.2 + respond_after))
+        workflow.apply(session, actor, ticket_id, workflow.ActionInput("respond", at=h(0.2 + respond_after)))
     if handle_after is not None:
         workflow.apply(
-            session, actor, ticket_id, "handle", photos=["demo/site-1.jpg"], note="ok", at=h(0.2 + handle_after)
+            session,
+            actor,
+            ticket_id,
+            workflow.ActionInput("handle", photos=["demo/site-1.jpg"], note="ok", at=h(0.2 + handle_after)),
         )
     if close_after is not None:
-        workflow.apply(session, DESK, ticket_id, "verify_close", at=h(0.2 + close_after))
+        workflow.apply(session, DESK, ticket_id, workflow.ActionInput("verify_close", at=h(0.2 + close_after)))
         if rating:
-            workflow.apply(session, DESK, ticket_id, "rate", rating=rating, at=h(0.2 + close_after + 1))
+            workflow.apply(
+                session, DESK, ticket_id, workflow.ActionInput("rate", rating=rating, at=h(0.2 + close_after + 1))
+            )
     return ticket
 
 

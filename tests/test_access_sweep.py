@@ -53,6 +53,8 @@ RAW_PHONE = re.compile(r"(?<![\d.])144\d{8}(?!\d)")  # 144: a data-only prefix n
 UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 MASKED_PHONE = re.compile(r"144\*{4}\d{4}")  # a canary phone, masked
 JUNK = ["x' OR 1=1 --", "../../etc/passwd", "-1", "99999999999999999999", "", "%00", "<script>alert(1)</script>"]
+# Digits int() refuses although str.isdigit() accepts them, and a number of thousands of digits (issue #9).
+JUNK += ["²", "9" * 5000]
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,18 +40,34 @@ def random_step(s, rng, district, now):
     at = min(at + timedelta(minutes=5), now)
     if roll < 0.45 and t.status in ("reported", "accepted", "dispatched", "in_progress"):
         lon, lat = grid_point(s, rng.choice(district.grid_ids))
-        workflow.apply(s, DESK, t.id, "relocate", lon=lon, lat=lat, placement=locator(s).place(lon, lat), at=at)
+        workflow.apply(
+            s,
+            DESK,
+            t.id,
+            workflow.ActionInput("relocate", lon=lon, lat=lat, placement=locator(s).place(lon, lat), at=at),
+        )
         return
     step = {
-        "reported": lambda: workflow.apply(s, DESK, t.id, rng.choice(["accept", "accept", "reject"]), note="x", at=at),
-        "accepted": lambda: workflow.apply(s, DESK, t.id, "dispatch", at=at),
-        "dispatched": lambda: workflow.apply(s, assignee_viewer(s, t), t.id, "respond", at=at),
-        "in_progress": lambda: workflow.apply(s, assignee_viewer(s, t), t.id, "handle", photos=["p"], at=at),
-        "handled": lambda: workflow.apply(
-            s, DESK, t.id, rng.choice(["verify_close", "verify_close", "send_back"]), note="x", at=at
+        "reported": lambda: workflow.apply(
+            s, DESK, t.id, workflow.ActionInput(rng.choice(["accept", "accept", "reject"]), note="x", at=at)
         ),
-        "closed": lambda: workflow.apply(s, DESK, t.id, "rate", rating=rng.choice(["satisfied", "unsatisfied"]), at=at),
-        "rated": lambda: t.rating == "unsatisfied" and workflow.apply(s, DESK, t.id, "reopen", at=at),
+        "accepted": lambda: workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch", at=at)),
+        "dispatched": lambda: workflow.apply(s, assignee_viewer(s, t), t.id, workflow.ActionInput("respond", at=at)),
+        "in_progress": lambda: workflow.apply(
+            s, assignee_viewer(s, t), t.id, workflow.ActionInput("handle", photos=["p"], at=at)
+        ),
+        "handled": lambda: workflow.apply(
+            s,
+            DESK,
+            t.id,
+            workflow.ActionInput(rng.choice(["verify_close", "verify_close", "send_back"]), note="x", at=at),
+        ),
+        "closed": lambda: workflow.apply(
+            s, DESK, t.id, workflow.ActionInput("rate", rating=rng.choice(["satisfied", "unsatisfied"]), at=at)
+        ),
+        "rated": lambda: (
+            t.rating == "unsatisfied" and workflow.apply(s, DESK, t.id, workflow.ActionInput("reopen", at=at))
+        ),
     }.get(t.status)
     if step:
         try:
@@ -99,7 +115,7 @@ def test_grid_stats_reflect_today(db, district):
     now = utcnow()
     with db.session() as s:
         t = new_ticket(s, district.grid_ids[0], at=now - timedelta(minutes=5))
-        workflow.apply(s, Viewer.system(), t.id, "accept", at=now - timedelta(minutes=4))
+        workflow.apply(s, Viewer.system(), t.id, workflow.ActionInput("accept", at=now - timedelta(minutes=4)))
         aggregates.refresh(s, "full", now=now)
     with db.reader() as s:
         row = s.get(GridStat, district.grid_ids[0])

@@ -18,6 +18,7 @@ from data.access import Viewer
 from data.audit import AuditLog
 from data.clock import utcnow
 from data.models import Category, Ticket
+from data.placement import Placement
 from tests.live_server import ROOT
 
 PASSWORD = "audit-pass-2026"
@@ -52,16 +53,18 @@ def post_login(client, username, password):
 def new_ticket(session, district, viewer=None):
     category = session.scalars(select(Category).where(Category.parent_id.is_not(None)).limit(1)).first()
     grid = district.grid_ids[0]
-    placement = workflow.Placement(grid, district.community_of[grid], district.street_of[grid], None, "inside")
-    return workflow.create_ticket(
+    placement = Placement(grid, district.community_of[grid], district.street_of[grid], None, "inside")
+    return workflow.create(
         session,
         viewer or Viewer.system(),
-        source="resident",
-        category_id=category.id,
-        placement=placement,
-        reporter_name="张三丰",
-        reporter_phone="13812345678",
-        address="长征社区幸福小区3栋2单元501",
+        workflow.Submission(
+            source="resident",
+            category_id=category.id,
+            placement=placement,
+            reporter_name="张三丰",
+            reporter_phone="13812345678",
+            address="长征社区幸福小区3栋2单元501",
+        ),
     )
 
 
@@ -88,8 +91,8 @@ def test_every_state_change_writes_one_audit_row_in_the_same_transaction(db, dis
     desk = Viewer(role="dispatcher", name="调度员甲", user_id=None)
     with db.session() as s:
         ticket = new_ticket(s, district)
-        workflow.apply(s, desk, ticket.id, "accept")
-        workflow.apply(s, desk, ticket.id, "dispatch")
+        workflow.apply(s, desk, ticket.id, workflow.ActionInput("accept"))
+        workflow.apply(s, desk, ticket.id, workflow.ActionInput("dispatch"))
         ticket_id = ticket.id
     changes = rows(db, "ticket")
     assert [(r["detail"]["action"], r["role"], r["target_id"]) for r in changes] == [
@@ -100,9 +103,9 @@ def test_every_state_change_writes_one_audit_row_in_the_same_transaction(db, dis
     assert changes[2]["detail"]["from"] == "accepted" and changes[2]["detail"]["to"] == "dispatched"
     # A refused or failed action writes neither the event nor its audit row.
     with pytest.raises(workflow.WorkflowError), db.session() as s:
-        workflow.apply(s, desk, ticket_id, "reject")  # needs a reason
+        workflow.apply(s, desk, ticket_id, workflow.ActionInput("reject"))  # needs a reason
     with pytest.raises(RuntimeError), db.session() as s:
-        workflow.apply(s, desk, ticket_id, "escalate", note="居民多次来电")
+        workflow.apply(s, desk, ticket_id, workflow.ActionInput("escalate", note="居民多次来电"))
         raise RuntimeError("the transaction rolls back")
     assert len(rows(db, "ticket")) == 3
 
@@ -110,8 +113,8 @@ def test_every_state_change_writes_one_audit_row_in_the_same_transaction(db, dis
 def test_automatic_escalations_are_audited_as_the_system(db, district):
     with db.session() as s:
         ticket = new_ticket(s, district)
-        workflow.apply(s, Viewer.system(), ticket.id, "accept")
-        workflow.apply(s, Viewer.system(), ticket.id, "dispatch")
+        workflow.apply(s, Viewer.system(), ticket.id, workflow.ActionInput("accept"))
+        workflow.apply(s, Viewer.system(), ticket.id, workflow.ActionInput("dispatch"))
         s.get(Ticket, ticket.id).response_due_at = utcnow() - timedelta(hours=1)
     with db.session() as s:
         escalation.sweep(s)

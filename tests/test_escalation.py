@@ -12,8 +12,8 @@ from tests.helpers import DESK, T0, assignee_viewer, grid_with_property, new_tic
 
 def dispatched_leak(s, grid_id, at=T0):
     t = new_ticket(s, grid_id, "漏水", at=at)  # property matter: 6 h to respond, 48 h to handle
-    workflow.apply(s, DESK, t.id, "accept", at=at)
-    workflow.apply(s, DESK, t.id, "dispatch", at=at)
+    workflow.apply(s, DESK, t.id, workflow.ActionInput("accept", at=at))
+    workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch", at=at))
     return t
 
 
@@ -43,7 +43,7 @@ def test_property_company_silent_for_six_hours_escalates_to_community(db, distri
 def test_responding_in_time_prevents_escalation(db, district):
     with db.session() as s:
         t = dispatched_leak(s, grid_with_property(s))
-        workflow.apply(s, assignee_viewer(s, t), t.id, "respond", at=T0 + timedelta(hours=5))
+        workflow.apply(s, assignee_viewer(s, t), t.id, workflow.ActionInput("respond", at=T0 + timedelta(hours=5)))
     with db.session() as s:
         assert escalation.sweep(s, now=T0 + timedelta(hours=10)).response_escalations == 0
 
@@ -51,7 +51,7 @@ def test_responding_in_time_prevents_escalation(db, district):
 def test_past_handling_limit_is_overdue_and_escalates_to_street_once(db, district):
     with db.session() as s:
         t = dispatched_leak(s, grid_with_property(s))
-        workflow.apply(s, assignee_viewer(s, t), t.id, "respond", at=T0 + timedelta(hours=1))
+        workflow.apply(s, assignee_viewer(s, t), t.id, workflow.ActionInput("respond", at=T0 + timedelta(hours=1)))
     with db.session() as s:
         r = escalation.sweep(s, now=T0 + timedelta(hours=49))
         assert (r.overdue_flagged, r.handling_escalations) == (1, 1)

@@ -46,8 +46,8 @@ def tickets(db, district):
         b = new_ticket(s, grids[0], at=T0 + timedelta(days=2))
         c = new_ticket(s, other, at=T0 + timedelta(days=5))
         run_loop(s, b.id, b.created_at, rating=None)  # closed 6 hours after dispatch: on time
-        workflow.apply(s, DESK, c.id, "accept", at=c.created_at)
-        workflow.apply(s, DESK, c.id, "dispatch", at=c.created_at)
+        workflow.apply(s, DESK, c.id, workflow.ActionInput("accept", at=c.created_at))
+        workflow.apply(s, DESK, c.id, workflow.ActionInput("dispatch", at=c.created_at))
         return a.id, b.id, c.id
 
 

@@ -339,14 +339,14 @@ def test_redrawn_grid_reroutes_open_tickets_and_keeps_closed_ones(cli, db, distr
         for t, point in ((dispatched, inside_piece), (closed, inside_piece), (untouched, rest)):
             t.lon, t.lat = point.x, point.y
         s.flush()
-        workflow.apply(s, DESK, dispatched.id, "accept", at=T0)
-        workflow.apply(s, DESK, dispatched.id, "dispatch", at=T0)
-        workflow.apply(s, DESK, closed.id, "accept", at=T0)
-        workflow.apply(s, DESK, closed.id, "dispatch", at=T0)
+        workflow.apply(s, DESK, dispatched.id, workflow.ActionInput("accept", at=T0))
+        workflow.apply(s, DESK, dispatched.id, workflow.ActionInput("dispatch", at=T0))
+        workflow.apply(s, DESK, closed.id, workflow.ActionInput("accept", at=T0))
+        workflow.apply(s, DESK, closed.id, workflow.ActionInput("dispatch", at=T0))
         worker = assignee_viewer(s, s.get(Ticket, closed.id))
-        workflow.apply(s, worker, closed.id, "respond", at=T0)
-        workflow.apply(s, worker, closed.id, "handle", photos=["p.jpg"], at=T0)
-        workflow.apply(s, DESK, closed.id, "verify_close", at=T0)
+        workflow.apply(s, worker, closed.id, workflow.ActionInput("respond", at=T0))
+        workflow.apply(s, worker, closed.id, workflow.ActionInput("handle", photos=["p.jpg"], at=T0))
+        workflow.apply(s, DESK, closed.id, workflow.ActionInput("verify_close", at=T0))
         ids = dispatched.id, closed.id, untouched.id
         old_assignee = (dispatched.assignee_staff_id, dispatched.assignee_org_id)
     with db.session() as s:
@@ -397,7 +397,7 @@ def test_regrid_is_a_system_action_only(db, district):
     with db.session() as s:
         t = new_ticket(s, district.grid_ids[0])
         with pytest.raises(Exception, match="may not regrid"):
-            workflow.apply(s, Viewer(role="admin"), t.id, "regrid", placement=None)
+            workflow.apply(s, Viewer(role="admin"), t.id, workflow.ActionInput("regrid", placement=None))
         with pytest.raises(workflow.WorkflowError, match="placement"):
-            workflow.apply(s, DESK, t.id, "regrid", placement=None)
+            workflow.apply(s, DESK, t.id, workflow.ActionInput("regrid", placement=None))
         assert "regrid" not in workflow.allowed_actions(Viewer(role="dispatcher"), t)

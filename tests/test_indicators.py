@@ -25,13 +25,13 @@ def cases(db, district):
         a, b, c, d, _e, f = (new_ticket(s, g, "漏水", at=T0) for _ in range(6))
         run_loop(s, a.id, T0, rating="satisfied")
         run_loop(s, b.id, T0, handle_after=50, close_after=None)
-        workflow.apply(s, DESK, b.id, "send_back", note="返工", at=T0 + 55 * H)
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("send_back", note="返工", at=T0 + 55 * H))
         actor = Viewer(role="grid_worker", staff_id=district.worker_of[g])
-        workflow.apply(s, actor, b.id, "handle", photos=["p.jpg"], at=T0 + 58 * H)
-        workflow.apply(s, DESK, b.id, "verify_close", at=T0 + 60 * H)
-        workflow.apply(s, DESK, b.id, "rate", rating="unsatisfied", at=T0 + 61 * H)
+        workflow.apply(s, actor, b.id, workflow.ActionInput("handle", photos=["p.jpg"], at=T0 + 58 * H))
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("verify_close", at=T0 + 60 * H))
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("rate", rating="unsatisfied", at=T0 + 61 * H))
         run_loop(s, c.id, T0, handle_after=None, close_after=None)
-        workflow.apply(s, DESK, d.id, "reject", note="非受理范围", at=T0 + H)
+        workflow.apply(s, DESK, d.id, workflow.ActionInput("reject", note="非受理范围", at=T0 + H))
         run_loop(s, f.id, T0, respond_after=3, close_after=10, rating="basic")
     return g
 

@@ -45,7 +45,7 @@ def count(db, model) -> int:
 
 
 def test_report_is_placed_in_its_grid(db, settings, district):
-    out = intake.submit(db, settings, report(db, district, grid=3), actor=RESIDENT)
+    out = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, grid=3))
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
         assert ticket.grid_id == district.grid_ids[3]
@@ -60,7 +60,10 @@ def test_chinese_map_coordinates_are_stored_as_wgs84(db, settings, district, sys
         lon, lat = grid_point(s, district.grid_ids[5])
     x, y = from_wgs84(lon, lat, system)
     out = intake.submit(
-        db, settings, intake.Report(category="0101", lon=float(x), lat=float(y), coord_system=system), actor=RESIDENT
+        db,
+        settings,
+        intake.Caller(RESIDENT),
+        intake.Report(category="0101", lon=float(x), lat=float(y), coord_system=system),
     )
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
@@ -69,7 +72,7 @@ def test_chinese_map_coordinates_are_stored_as_wgs84(db, settings, district, sys
 
 
 def test_point_outside_every_grid_goes_to_the_unassigned_queue(db, settings, district):
-    out = intake.submit(db, settings, intake.Report(category="0101", lon=10.0, lat=10.0), actor=RESIDENT)
+    out = intake.submit(db, settings, intake.Caller(RESIDENT), intake.Report(category="0101", lon=10.0, lat=10.0))
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
         assert ticket.grid_id is None and ticket.location_match == "unassigned"
@@ -78,43 +81,43 @@ def test_point_outside_every_grid_goes_to_the_unassigned_queue(db, settings, dis
 
 def test_unknown_category_and_missing_category_are_refused(db, settings, district):
     with pytest.raises(intake.IntakeError) as e:
-        intake.submit(db, settings, report(db, district, category="01"), actor=RESIDENT)  # a 大类
+        intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, category="01"))  # a 大类
     assert e.value.code == "unknown_category"
     with pytest.raises(intake.IntakeError) as e:
-        intake.submit(db, settings, report(db, district, category=None), actor=RESIDENT)
+        intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, category=None))
     assert e.value.code == "category_required"
     assert count(db, Ticket) == 0
 
 
 def test_same_category_nearby_is_suggested_as_duplicate(db, settings, district):
-    first = intake.submit(db, settings, report(db, district), actor=RESIDENT)
-    second = intake.submit(db, settings, report(db, district, description="又有垃圾"), actor=RESIDENT)
+    first = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district))
+    second = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, description="又有垃圾"))
     assert [d["ticket_id"] for d in second.duplicates] == [first.ticket_id]
     assert second.duplicates[0]["distance_m"] == 0.0
-    other_category = intake.submit(db, settings, report(db, district, category="0201"), actor=RESIDENT)
+    other_category = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, category="0201"))
     assert other_category.duplicates == []
     with db.reader() as s:
         assert [x["ticket_id"] for x in suggestions_for(s, DESK, second.ticket_id)] == [first.ticket_id]
         assert suggestions_for(s, Viewer.anonymous(), second.ticket_id) == []
     # The desk links it: a duplicate is no longer open and is not suggested again.
     with db.session() as s:
-        workflow.apply(s, DESK, second.ticket_id, "mark_duplicate", duplicate_of=first.ticket_id)
+        workflow.apply(s, DESK, second.ticket_id, workflow.ActionInput("mark_duplicate", duplicate_of=first.ticket_id))
         assert s.get(Ticket, second.ticket_id).status == "duplicate"
-    third = intake.submit(db, settings, report(db, district), actor=RESIDENT)
+    third = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district))
     assert [d["ticket_id"] for d in third.duplicates] == [first.ticket_id]
 
 
 def test_duplicates_respect_radius_and_window(db, settings, district):
     base = report(db, district)
-    old = intake.submit(db, settings, base, actor=RESIDENT, now=utcnow() - timedelta(hours=25))
+    old = intake.submit(db, settings, intake.Caller(RESIDENT), base, now=utcnow() - timedelta(hours=25))
     assert old.ticket_id
     # ~80 m north: outside the default 50 m.
     far = base.model_copy(update={"lat": base.lat + 80 / 111_195})
-    intake.submit(db, settings, far, actor=RESIDENT)
-    near = intake.submit(db, settings, base, actor=RESIDENT)
+    intake.submit(db, settings, intake.Caller(RESIDENT), far)
+    near = intake.submit(db, settings, intake.Caller(RESIDENT), base)
     assert near.duplicates == []  # the old one is outside 24 h, the other outside 50 m
     wide = settings.model_copy(update={"gcc_duplicate_radius_m": 100.0, "gcc_duplicate_hours": 48.0})
-    again = intake.submit(db, wide, base, actor=RESIDENT)
+    again = intake.submit(db, wide, intake.Caller(RESIDENT), base)
     assert len(again.duplicates) == 3
     with db.reader() as s:
         assert s.scalar(select(func.count()).select_from(DuplicateSuggestion)) == 3
@@ -122,21 +125,21 @@ def test_duplicates_respect_radius_and_window(db, settings, district):
 
 def test_repeated_iot_alarms_update_one_ticket(db, settings, district):
     alarm = report(db, district, category=None, source="iot", device_id="MH-0017", alarm_type="manhole_displaced")
-    first = intake.submit(db, settings, alarm, actor=Viewer.system("物联平台"))
+    first = intake.submit(db, settings, intake.Caller(Viewer.system("物联平台")), alarm)
     assert first.created and not first.repeat_alarm
-    second = intake.submit(db, settings, alarm, actor=Viewer.system("物联平台"))
-    third = intake.submit(db, settings, alarm, actor=Viewer.system("物联平台"))
+    second = intake.submit(db, settings, intake.Caller(Viewer.system("物联平台")), alarm)
+    third = intake.submit(db, settings, intake.Caller(Viewer.system("物联平台")), alarm)
     assert (second.ticket_id, third.ticket_id) == (first.ticket_id, first.ticket_id)
     assert second.repeat_alarm and not second.created
     other_type = alarm.model_copy(update={"alarm_type": "pm25"})
-    assert intake.submit(db, settings, other_type, actor=Viewer.system()).ticket_id != first.ticket_id
+    assert intake.submit(db, settings, intake.Caller(Viewer.system()), other_type).ticket_id != first.ticket_id
     with db.reader() as s:
         ticket = s.get(Ticket, first.ticket_id)
         assert ticket.category.code == "0602"  # from the alarm table
         assert [e.action for e in ticket.events] == ["report", "comment", "comment"]
         assert "第 3 次" in ticket.events[-1].note
     # After the window, or once the ticket is closed, an alarm opens a new ticket.
-    later = intake.submit(db, settings, alarm, actor=Viewer.system(), now=utcnow() + timedelta(minutes=61))
+    later = intake.submit(db, settings, intake.Caller(Viewer.system()), alarm, now=utcnow() + timedelta(minutes=61))
     assert later.created and later.ticket_id != first.ticket_id
 
 
@@ -144,49 +147,54 @@ def test_iot_alarm_table_per_device_and_unknown_types(db, settings, district):
     table = {**settings.gcc_iot_alarm_categories, "MH-9/pm25": "0102"}
     custom = settings.model_copy(update={"gcc_iot_alarm_categories": table})
     alarm = report(db, district, category=None, source="iot", device_id="MH-9", alarm_type="pm25")
-    out = intake.submit(db, custom, alarm, actor=Viewer.system())
+    out = intake.submit(db, custom, intake.Caller(Viewer.system()), alarm)
     with db.reader() as s:
         assert s.get(Ticket, out.ticket_id).category.code == "0102"
     with pytest.raises(intake.IntakeError) as e:
-        intake.submit(db, custom, alarm.model_copy(update={"alarm_type": "ufo"}), actor=Viewer.system())
+        intake.submit(db, custom, intake.Caller(Viewer.system()), alarm.model_copy(update={"alarm_type": "ufo"}))
     assert e.value.code == "unknown_alarm_type"
     with pytest.raises(intake.IntakeError) as e:
-        intake.submit(db, custom, alarm.model_copy(update={"device_id": None}), actor=Viewer.system())
+        intake.submit(db, custom, intake.Caller(Viewer.system()), alarm.model_copy(update={"device_id": None}))
     assert e.value.code == "iot_needs_device"
 
 
 def test_idempotency_key_replays_and_refuses_a_different_body(db, settings, district):
     body = report(db, district)
-    a = intake.submit(db, settings, body, actor=RESIDENT, scope="key:1", idempotency_key="abc-1")
-    b = intake.submit(db, settings, body, actor=RESIDENT, scope="key:1", idempotency_key="abc-1")
+    a = intake.submit(db, settings, intake.Caller(RESIDENT, scope="key:1", idempotency_key="abc-1"), body)
+    b = intake.submit(db, settings, intake.Caller(RESIDENT, scope="key:1", idempotency_key="abc-1"), body)
     assert b.ticket_id == a.ticket_id and b.replayed and not b.created
     with pytest.raises(IdempotencyConflict):
         intake.submit(
             db,
             settings,
+            intake.Caller(RESIDENT, scope="key:1", idempotency_key="abc-1"),
             body.model_copy(update={"description": "x"}),
-            actor=RESIDENT,
-            scope="key:1",
-            idempotency_key="abc-1",
         )
     # Another client's identical key is its own.
-    c = intake.submit(db, settings, body, actor=RESIDENT, scope="key:2", idempotency_key="abc-1")
+    c = intake.submit(db, settings, intake.Caller(RESIDENT, scope="key:2", idempotency_key="abc-1"), body)
     assert c.ticket_id != a.ticket_id
     assert count(db, Ticket) == 2
 
 
 def test_external_id_is_unique_per_source(db, settings, district):
-    intake.submit(db, settings, report(db, district, external_id="12345-001"), actor=RESIDENT, default_source="hotline")
+    intake.submit(
+        db, settings, intake.Caller(RESIDENT, default_source="hotline"), report(db, district, external_id="12345-001")
+    )
     with pytest.raises(intake.IntakeError) as e:
         intake.submit(
-            db, settings, report(db, district, external_id="12345-001"), actor=RESIDENT, default_source="hotline"
+            db,
+            settings,
+            intake.Caller(RESIDENT, default_source="hotline"),
+            report(db, district, external_id="12345-001"),
         )
     assert e.value.status == 409
-    intake.submit(db, settings, report(db, district, external_id="12345-001"), actor=RESIDENT)  # other source
+    intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, external_id="12345-001"))  # other source
 
 
 def test_photos_are_stored_recorded_and_visible_only_to_who_may_see_the_ticket(db, settings, district):
-    out = intake.submit(db, settings, report(db, district), actor=RESIDENT, uploads=[clean(jpeg()), clean(jpeg())])
+    out = intake.submit(
+        db, settings, intake.Caller(RESIDENT), report(db, district), uploads=[clean(jpeg()), clean(jpeg())]
+    )
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
         assert len(ticket.photos) == 2
@@ -202,7 +210,7 @@ def test_photos_are_stored_recorded_and_visible_only_to_who_may_see_the_ticket(d
 
 def test_too_many_photos_stores_nothing(db, settings, district):
     with pytest.raises(intake.IntakeError) as e:
-        intake.submit(db, settings, report(db, district), actor=RESIDENT, uploads=[clean(jpeg())] * 10)
+        intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district), uploads=[clean(jpeg())] * 10)
     assert e.value.code == "too_many_photos"
     assert count(db, Ticket) == 0
     assert not (settings.gcc_instance_dir / "photos" / "u").exists()
@@ -210,7 +218,9 @@ def test_too_many_photos_stores_nothing(db, settings, district):
 
 def test_a_failed_submission_leaves_no_photo_file(db, settings, district):
     with pytest.raises(intake.IntakeError):
-        intake.submit(db, settings, report(db, district, category="9999"), actor=RESIDENT, uploads=[clean(jpeg())])
+        intake.submit(
+            db, settings, intake.Caller(RESIDENT), report(db, district, category="9999"), uploads=[clean(jpeg())]
+        )
     files = (
         list((settings.gcc_instance_dir / "photos").rglob("*.jpg"))
         if (settings.gcc_instance_dir / "photos").exists()
@@ -220,16 +230,21 @@ def test_a_failed_submission_leaves_no_photo_file(db, settings, district):
 
 
 def test_field_worker_accepts_and_handles_with_a_photo(db, settings, district):
-    out = intake.submit(db, settings, report(db, district), actor=RESIDENT)
+    out = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district))
     with db.session() as s:
-        workflow.apply(s, DESK, out.ticket_id, "accept")
-        workflow.apply(s, DESK, out.ticket_id, "dispatch")
+        workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("accept"))
+        workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("dispatch"))
         worker = assignee_viewer(s, s.get(Ticket, out.ticket_id))
-    intake.act(db, settings, worker, out.ticket_id, intake.Action(action="respond"))
+    intake.act(db, settings, intake.Caller(worker), out.ticket_id, intake.Action(action="respond"))
     with pytest.raises(workflow.WorkflowError):
-        intake.act(db, settings, worker, out.ticket_id, intake.Action(action="handle", note="无照片"))
+        intake.act(db, settings, intake.Caller(worker), out.ticket_id, intake.Action(action="handle", note="无照片"))
     intake.act(
-        db, settings, worker, out.ticket_id, intake.Action(action="handle", note="已清理"), uploads=[clean(jpeg())]
+        db,
+        settings,
+        intake.Caller(worker),
+        out.ticket_id,
+        intake.Action(action="handle", note="已清理"),
+        uploads=[clean(jpeg())],
     )
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
@@ -237,22 +252,28 @@ def test_field_worker_accepts_and_handles_with_a_photo(db, settings, district):
         assert s.get(UploadedPhoto, ticket.photos[0]).stage == "result"
     stranger = Viewer(role="grid_worker", staff_id=999999)
     with pytest.raises(AccessDenied):
-        intake.act(db, settings, stranger, out.ticket_id, intake.Action(action="comment", note="x"))
+        intake.act(db, settings, intake.Caller(stranger), out.ticket_id, intake.Action(action="comment", note="x"))
 
 
 def test_rating_and_reopen_by_the_residents_token(db, settings, district):
-    out = intake.submit(db, settings, report(db, district), actor=RESIDENT)
+    out = intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district))
     with db.session() as s:
         for action in ("accept", "dispatch"):
-            workflow.apply(s, DESK, out.ticket_id, action)
+            workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput(action))
         worker = assignee_viewer(s, s.get(Ticket, out.ticket_id))
-        workflow.apply(s, worker, out.ticket_id, "respond")
-        workflow.apply(s, worker, out.ticket_id, "handle", photos=["demo/site-1.jpg"])
-        workflow.apply(s, DESK, out.ticket_id, "verify_close")
+        workflow.apply(s, worker, out.ticket_id, workflow.ActionInput("respond"))
+        workflow.apply(s, worker, out.ticket_id, workflow.ActionInput("handle", photos=["demo/site-1.jpg"]))
+        workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("verify_close"))
     with pytest.raises(AccessDenied):  # another ticket's token
-        intake.rate(db, settings, Viewer.anonymous(), out.ticket_id, intake.RatingIn(rating="basic", token="Z" * 16))
+        intake.rate(
+            db,
+            settings,
+            intake.Caller(Viewer.anonymous()),
+            out.ticket_id,
+            intake.RatingIn(rating="basic", token="Z" * 16),
+        )
     rating = intake.RatingIn(rating="unsatisfied", comment="没修好", reopen=True, token=out.token)
-    intake.rate(db, settings, Viewer.anonymous(), out.ticket_id, rating)
+    intake.rate(db, settings, intake.Caller(Viewer.anonymous()), out.ticket_id, rating)
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
         assert ticket.rating == "unsatisfied" and ticket.status == "dispatched"
@@ -303,9 +324,9 @@ def test_old_idempotency_keys_can_be_pruned(db, settings, district):
     from data import idempotency
 
     body = report(db, district)
-    first = intake.submit(db, settings, body, actor=RESIDENT, scope="key:1", idempotency_key="old")
+    first = intake.submit(db, settings, intake.Caller(RESIDENT, scope="key:1", idempotency_key="old"), body)
     with db.session() as s:
         assert idempotency.prune(s, utcnow() - timedelta(hours=1)) == 0
         assert idempotency.prune(s, utcnow() + timedelta(seconds=1)) == 1
-    again = intake.submit(db, settings, body, actor=RESIDENT, scope="key:1", idempotency_key="old")
+    again = intake.submit(db, settings, intake.Caller(RESIDENT, scope="key:1", idempotency_key="old"), body)
     assert again.ticket_id != first.ticket_id and again.created

@@ -113,16 +113,16 @@ def test_anonymous_reports_are_rate_limited_per_client_and_globally(db, settings
 
 def close_ticket(db, tid):
     with db.session() as s:
-        workflow.apply(s, DESK, tid, "accept")
-        workflow.apply(s, DESK, tid, "dispatch")
+        workflow.apply(s, DESK, tid, workflow.ActionInput("accept"))
+        workflow.apply(s, DESK, tid, workflow.ActionInput("dispatch"))
         t = s.get(Ticket, tid)
         from tests.helpers import assignee_viewer
 
         worker = assignee_viewer(s, t)
-        workflow.apply(s, worker, tid, "respond")
-        workflow.apply(s, worker, tid, "comment", note="内部备注：联系了王经理")
-        workflow.apply(s, worker, tid, "handle", photos=["demo/site-1.jpg"], note="已清运")
-        workflow.apply(s, DESK, tid, "verify_close")
+        workflow.apply(s, worker, tid, workflow.ActionInput("respond"))
+        workflow.apply(s, worker, tid, workflow.ActionInput("comment", note="内部备注：联系了王经理"))
+        workflow.apply(s, worker, tid, workflow.ActionInput("handle", photos=["demo/site-1.jpg"], note="已清运"))
+        workflow.apply(s, DESK, tid, workflow.ActionInput("verify_close"))
 
 
 def test_status_page_hides_staff_and_notes_and_rates_with_reopen(phone, db, district):
@@ -171,10 +171,12 @@ def test_my_orders_accept_and_handle_with_a_photo(phone, db, district, worker, s
         from data import intake
         from data.access import Viewer
 
-        out = intake.submit(db, settings, intake.Report(category=category, lon=lon, lat=lat), actor=Viewer.system())
+        out = intake.submit(
+            db, settings, intake.Caller(Viewer.system()), intake.Report(category=category, lon=lon, lat=lat)
+        )
         with db.session() as s:
-            workflow.apply(s, DESK, out.ticket_id, "accept")
-            workflow.apply(s, DESK, out.ticket_id, "dispatch")
+            workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("accept"))
+            workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("dispatch"))
             assert s.get(Ticket, out.ticket_id).assignee_staff_id == staff_id
         ids.append(out.ticket_id)
     login(phone, "worker")
@@ -215,17 +217,19 @@ def test_my_orders_of_a_property_company_by_deadline(db, settings, district):
     lon, lat = point_in(db, grid_id)
     ids = []
     for category in ("0402", "0403"):  # 漏水 (respond in 6 h), 电梯故障 (2 h): property matters
-        out = intake.submit(db, settings, intake.Report(category=category, lon=lon, lat=lat), actor=Viewer.system())
+        out = intake.submit(
+            db, settings, intake.Caller(Viewer.system()), intake.Report(category=category, lon=lon, lat=lat)
+        )
         with db.session() as s:
-            workflow.apply(s, DESK, out.ticket_id, "accept")
-            workflow.apply(s, DESK, out.ticket_id, "dispatch")
+            workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("accept"))
+            workflow.apply(s, DESK, out.ticket_id, workflow.ActionInput("dispatch"))
         ids.append(out.ticket_id)
     company_viewer = Viewer(role="property", organisation_id=company)
     with db.reader() as s:
         assert [t.id for t in my_orders(s, company_viewer)] == [ids[1], ids[0]]
         assert my_orders(s, Viewer(role="property", organisation_id=company + 1000)) == []
         assert my_orders(s, Viewer(role="dispatcher")) == []
-    intake.act(db, settings, company_viewer, ids[1], intake.Action(action="respond"))
+    intake.act(db, settings, intake.Caller(company_viewer), ids[1], intake.Action(action="respond"))
     with db.reader() as s:
         # Once accepted, 电梯故障 is ordered by its handling deadline (24 h): after 漏水's 6 h response one.
         assert [t.id for t in my_orders(s, company_viewer)] == [ids[0], ids[1]]

@@ -12,6 +12,7 @@ from data import privacy, users, workflow
 from data.access import AccessDenied, Viewer
 from data.audit import AuditLog
 from data.models import Region, Ticket
+from data.placement import Placement
 from tests.test_audit import new_ticket
 
 PASSWORD = "mask-pass-2026"
@@ -125,15 +126,14 @@ def test_unmask_route_per_role(db, district, client):
         grid = s.scalars(select(Region).where(Region.parent_id == community.id).order_by(Region.code)).first()
         inside = new_ticket(s, district).id
         assert grid is not None
-        placement = workflow.Placement(None, None, None, None, "unassigned")
+        placement = Placement(None, None, None, None, "unassigned")
         category_id = s.get(Ticket, inside).category_id
-        outside = workflow.create_ticket(
+        outside = workflow.create(
             s,
             Viewer.system(),
-            source="resident",
-            category_id=category_id,
-            placement=placement,
-            reporter_phone="13900000000",
+            workflow.Submission(
+                source="resident", category_id=category_id, placement=placement, reporter_phone="13900000000"
+            ),
         ).id
         s.get(Ticket, inside).community_id = community.id
     body = {"ticket_id": inside, "field": "phone", "reason": "回访居民核实"}

@@ -189,11 +189,11 @@ def test_a_shared_demo_photo_is_served_in_the_context_of_a_ticket_carrying_it(ap
     r = upload(api, db, district, []).get_json()
     tid = r["ticket_id"]
     with db.session() as s:
-        workflow.apply(s, DESK, tid, "accept")
-        workflow.apply(s, DESK, tid, "dispatch")
+        workflow.apply(s, DESK, tid, workflow.ActionInput("accept"))
+        workflow.apply(s, DESK, tid, workflow.ActionInput("dispatch"))
         worker = assignee_viewer(s, s.get(Ticket, tid))
-        workflow.apply(s, worker, tid, "respond")
-        workflow.apply(s, worker, tid, "handle", photos=["demo/site-3.jpg"])
+        workflow.apply(s, worker, tid, workflow.ActionInput("respond"))
+        workflow.apply(s, worker, tid, workflow.ActionInput("handle", photos=["demo/site-3.jpg"]))
     assert api.get("/photos/demo/site-3.jpg", headers=api.auth).status_code == 404  # which ticket?
     assert api.get(f"/photos/demo/site-3.jpg?ticket={tid}", headers=api.auth).status_code == 200
     assert api.get(f"/photos/demo/site-3.jpg?t={r['token']}").status_code == 200

@@ -17,7 +17,8 @@ from data.read import recent
 from data.read.desk import assignee_options, parse_assignee, queue_counts, queue_rows
 from data.read.directory import directory
 from data.read.regions import region_page, weekly
-from data.read.tickets import TicketFilters, deadline, parse_filters, ticket_table, ticket_view
+from data.read.ticket_records import ticket_record as ticket_view
+from data.read.tickets import TicketFilters, deadline, parse_filters, ticket_table
 from tests.helpers import DESK, T0, new_ticket, run_loop
 
 TZ = "Asia/Shanghai"
@@ -164,14 +165,14 @@ def test_ticket_view_has_history_and_masked_reporter(db, district):
         view = ticket_view(s, Viewer(role="dispatcher"), t.id)
         events = s.scalars(select(TicketEvent.action).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id))
         expected = list(events)
-    assert view.reporter_name == "张*丰" and view.reporter_phone == "138****5678"
+    assert view.reporter.name == "张*丰" and view.reporter.phone == "138****5678"
     assert (
         [e.action for e in view.events]
         == expected
         == ["report", "accept", "dispatch", "respond", "handle", "verify_close", "rate"]
     )
-    assert view.events[4].photos == ["demo/site-1.jpg"]
-    assert view.state.status == "rated" and view.grid.id == district.grid_ids[0]
+    assert view.events[4].photos == ("demo/site-1.jpg",)
+    assert view.status == "rated" and view.grid.id == district.grid_ids[0]
 
 
 def test_a_dispatcher_scoped_to_the_district_root_sees_tickets(db, district):
@@ -223,13 +224,15 @@ def test_desk_queues(db, district):
     with db.session() as s:
         new = new_ticket(s, g[0], at=T0)
         accepted = new_ticket(s, g[1], at=T0)
-        workflow.apply(s, DESK, accepted.id, "accept", at=T0)
+        workflow.apply(s, DESK, accepted.id, workflow.ActionInput("accept", at=T0))
         late = new_ticket(s, g[2], "违章停车", at=T0 - timedelta(hours=20))
-        workflow.apply(s, DESK, late.id, "accept", at=T0 - timedelta(hours=20))
-        workflow.apply(s, DESK, late.id, "dispatch", at=T0 - timedelta(hours=20))
-        workflow.apply(s, DESK, late.id, "escalate", note="催办", at=T0 - timedelta(hours=19))
-        nowhere = workflow.create_ticket(
-            s, Viewer(role="resident"), source="hotline", category_id=district.categories[0].id, at=T0
+        workflow.apply(s, DESK, late.id, workflow.ActionInput("accept", at=T0 - timedelta(hours=20)))
+        workflow.apply(s, DESK, late.id, workflow.ActionInput("dispatch", at=T0 - timedelta(hours=20)))
+        workflow.apply(s, DESK, late.id, workflow.ActionInput("escalate", note="催办", at=T0 - timedelta(hours=19)))
+        nowhere = workflow.create(
+            s,
+            Viewer(role="resident"),
+            workflow.Submission(source="hotline", category_id=district.categories[0].id, at=T0),
         )
     viewer = Viewer(role="dispatcher")
     with db.reader() as s:

@@ -85,8 +85,10 @@ def test_snapshot_counts_follow_the_workflow(db, district):
         run_loop(s, done.id, T0, close_after=2.0)
         waiting = new_ticket(s, grid, at=T0 + timedelta(hours=1))
         late = new_ticket(s, district.grid_ids[1], "违章停车", at=T0 + timedelta(hours=2), source="hotline")
-        workflow.apply(s, DESK, late.id, "accept", at=T0 + timedelta(hours=2, minutes=5))
-        workflow.apply(s, DESK, late.id, "dispatch", at=T0 + timedelta(hours=2, minutes=6))  # due in 8 h
+        workflow.apply(s, DESK, late.id, workflow.ActionInput("accept", at=T0 + timedelta(hours=2, minutes=5)))
+        workflow.apply(
+            s, DESK, late.id, workflow.ActionInput("dispatch", at=T0 + timedelta(hours=2, minutes=6))
+        )  # due in 8 h
         yesterday = new_ticket(s, grid, at=T0 - timedelta(hours=20))  # 13:00 the day before, local
         ids = (done.id, waiting.id, late.id, yesterday.id)
     refresh(db, NOW + timedelta(hours=5))  # 20:00 local: the 8-hour deadline has passed

@@ -45,8 +45,8 @@ def test_two_schedulers_escalate_once_and_fail_over(db, district, tmp_path):
         ids = []
         for grid_id in district.grid_ids[:5]:
             t = new_ticket(s, grid_id, "漏水", at=past)
-            workflow.apply(s, DESK, t.id, "accept", at=past)
-            workflow.apply(s, DESK, t.id, "dispatch", at=past)
+            workflow.apply(s, DESK, t.id, workflow.ActionInput("accept", at=past))
+            workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch", at=past))
             ids.append(t.id)
     db.engine.dispose()  # the schedulers must not wait on this process's connections
 

@@ -53,7 +53,7 @@ def test_out_of_order_actions_are_refused_and_change_nothing(db, district, actio
         t = new_ticket(s, district.grid_ids[0])
         before = (t.status, t.updated_at, len(events(s, t.id)))
     with pytest.raises(workflow.WorkflowError) as err, db.session() as s:
-        workflow.apply(s, Viewer(role="admin"), t.id, action, **kwargs)
+        workflow.apply(s, Viewer(role="admin"), t.id, workflow.ActionInput(action, **kwargs))
     assert err.value.code == "invalid_state"
     with db.reader() as s:
         t2 = s.get(Ticket, t.id)
@@ -67,9 +67,11 @@ def test_roles_are_checked_per_transition(db, district):
         role="grid_worker", region_id=district.grid_ids[0], staff_id=district.worker_of[district.grid_ids[0]]
     )
     with pytest.raises(AccessDenied), db.session() as s:
-        workflow.apply(s, worker, t.id, "accept")  # a grid worker cannot 立案
+        workflow.apply(s, worker, t.id, workflow.ActionInput("accept"))  # a grid worker cannot 立案
     with pytest.raises(AccessDenied), db.session() as s:
-        workflow.apply(s, Viewer(role="resident", ticket_token="wrong"), t.id, "rate", rating="satisfied")
+        workflow.apply(
+            s, Viewer(role="resident", ticket_token="wrong"), t.id, workflow.ActionInput("rate", rating="satisfied")
+        )
     with db.reader() as s:
         assert s.get(Ticket, t.id).status == "reported"
 
@@ -79,13 +81,17 @@ def test_only_the_assignee_may_respond(db, district):
     with db.session() as s:
         s.get(GridTeam, g).property_company_id = None
         t = new_ticket(s, g)
-        workflow.apply(s, DESK, t.id, "accept", at=T0)
-        workflow.apply(s, DESK, t.id, "dispatch", at=T0)
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("accept", at=T0))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch", at=T0))
     other_worker = district.worker_of[district.grid_ids[1]]
     with pytest.raises(AccessDenied), db.session() as s:
-        workflow.apply(s, Viewer(role="grid_worker", staff_id=other_worker, region_id=g), t.id, "respond")
+        workflow.apply(
+            s, Viewer(role="grid_worker", staff_id=other_worker, region_id=g), t.id, workflow.ActionInput("respond")
+        )
     with db.session() as s:
-        workflow.apply(s, Viewer(role="grid_worker", staff_id=district.worker_of[g]), t.id, "respond")
+        workflow.apply(
+            s, Viewer(role="grid_worker", staff_id=district.worker_of[g]), t.id, workflow.ActionInput("respond")
+        )
         assert s.get(Ticket, t.id).status == "in_progress"
 
 
@@ -96,10 +102,10 @@ def test_supervisor_of_another_community_cannot_see_or_act(db, district):
         t = new_ticket(s, g)
     outsider = Viewer(role="supervisor", region_id=other_community)
     with pytest.raises(AccessDenied), db.session() as s:
-        workflow.apply(s, outsider, t.id, "accept")
+        workflow.apply(s, outsider, t.id, workflow.ActionInput("accept"))
     insider = Viewer(role="supervisor", region_id=district.community_of[g])
     with db.session() as s:
-        workflow.apply(s, insider, t.id, "accept")
+        workflow.apply(s, insider, t.id, workflow.ActionInput("accept"))
 
 
 def test_auto_dispatch_property_matter_goes_to_property_company(db, district):
@@ -109,8 +115,8 @@ def test_auto_dispatch_property_matter_goes_to_property_company(db, district):
         leak = new_ticket(s, g, "漏水")  # a property matter
         litter = new_ticket(s, g, "暴露垃圾")  # not one
         for t in (leak, litter):
-            workflow.apply(s, DESK, t.id, "accept")
-            workflow.apply(s, DESK, t.id, "dispatch")
+            workflow.apply(s, DESK, t.id, workflow.ActionInput("accept"))
+            workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch"))
         assert (leak.assignee_org_id, leak.assignee_staff_id) == (team.property_company_id, None)
         assert (litter.assignee_staff_id, litter.assignee_org_id) == (team.grid_worker_id, None)
 
@@ -120,16 +126,16 @@ def test_property_matter_without_property_company_goes_to_grid_worker(db, distri
         g = grid_without_property(s) or district.grid_ids[0]
         s.get(GridTeam, g).property_company_id = None
         t = new_ticket(s, g, "漏水")
-        workflow.apply(s, DESK, t.id, "accept")
-        workflow.apply(s, DESK, t.id, "dispatch")
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("accept"))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch"))
         assert t.assignee_staff_id == district.worker_of[g]
 
 
 def test_deadlines_start_at_dispatch(db, district):
     with db.session() as s:
         t = new_ticket(s, district.grid_ids[0], "漏水")  # 6 h response, 48 h handling
-        workflow.apply(s, DESK, t.id, "accept", at=T0)
-        workflow.apply(s, DESK, t.id, "dispatch", at=T0 + timedelta(hours=1))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("accept", at=T0))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch", at=T0 + timedelta(hours=1)))
         assert t.response_due_at == T0 + timedelta(hours=7)
         assert t.handle_due_at == T0 + timedelta(hours=49)
 
@@ -139,12 +145,12 @@ def test_reject_needs_a_reason_and_duplicate_needs_the_original(db, district):
         a = new_ticket(s, district.grid_ids[0])
         b = new_ticket(s, district.grid_ids[0])
     with pytest.raises(workflow.WorkflowError, match="reason"), db.session() as s:
-        workflow.apply(s, DESK, a.id, "reject")
+        workflow.apply(s, DESK, a.id, workflow.ActionInput("reject"))
     with pytest.raises(workflow.WorkflowError), db.session() as s:
-        workflow.apply(s, DESK, b.id, "mark_duplicate", duplicate_of=b.id)
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("mark_duplicate", duplicate_of=b.id))
     with db.session() as s:
-        workflow.apply(s, DESK, a.id, "reject", note="不属于受理范围")
-        workflow.apply(s, DESK, b.id, "mark_duplicate", duplicate_of=a.id)
+        workflow.apply(s, DESK, a.id, workflow.ActionInput("reject", note="不属于受理范围"))
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("mark_duplicate", duplicate_of=a.id))
         assert s.get(Ticket, b.id).duplicate_of_id == a.id
 
 
@@ -154,12 +160,12 @@ def test_handle_needs_a_photo_and_send_back_counts_rework(db, district):
         run_loop(s, t.id, T0, handle_after=None, close_after=None)
         actor = assignee_viewer(s, s.get(Ticket, t.id))
     with pytest.raises(workflow.WorkflowError, match="photo"), db.session() as s:
-        workflow.apply(s, actor, t.id, "handle", note="done")
+        workflow.apply(s, actor, t.id, workflow.ActionInput("handle", note="done"))
     with db.session() as s:
-        workflow.apply(s, actor, t.id, "handle", photos=["p.jpg"])
-        workflow.apply(s, DESK, t.id, "send_back", note="未处理到位")
-        workflow.apply(s, actor, t.id, "handle", photos=["p2.jpg"])
-        workflow.apply(s, DESK, t.id, "verify_close")
+        workflow.apply(s, actor, t.id, workflow.ActionInput("handle", photos=["p.jpg"]))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("send_back", note="未处理到位"))
+        workflow.apply(s, actor, t.id, workflow.ActionInput("handle", photos=["p2.jpg"]))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("verify_close"))
         t = s.get(Ticket, t.id)
         assert t.rework_count == 1 and t.status == "closed"
 
@@ -172,9 +178,14 @@ def test_unsatisfied_rating_can_reopen_satisfied_cannot(db, district):
         run_loop(s, b.id, T0, rating="satisfied")
         token = s.get(Ticket, a.id).public_token
     with pytest.raises(workflow.WorkflowError), db.session() as s:
-        workflow.apply(s, DESK, b.id, "reopen")
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("reopen"))
     with db.session() as s:
-        workflow.apply(s, Viewer(role="resident", ticket_token=token), a.id, "reopen", at=T0 + timedelta(days=2))
+        workflow.apply(
+            s,
+            Viewer(role="resident", ticket_token=token),
+            a.id,
+            workflow.ActionInput("reopen", at=T0 + timedelta(days=2)),
+        )
         a = s.get(Ticket, a.id)
         assert a.status == "dispatched" and a.closed_at is None
         assert a.handle_due_at > T0 + timedelta(days=2)
@@ -183,11 +194,11 @@ def test_unsatisfied_rating_can_reopen_satisfied_cannot(db, district):
 def test_suspend_stops_the_clock(db, district):
     with db.session() as s:
         t = new_ticket(s, district.grid_ids[0], "漏水")
-        workflow.apply(s, DESK, t.id, "accept", at=T0)
-        workflow.apply(s, DESK, t.id, "dispatch", at=T0)
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("accept", at=T0))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch", at=T0))
         due = s.get(Ticket, t.id).handle_due_at
-        workflow.apply(s, DESK, t.id, "suspend", note="等待施工许可", at=T0 + timedelta(hours=2))
-        workflow.apply(s, DESK, t.id, "resume", at=T0 + timedelta(hours=12))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("suspend", note="等待施工许可", at=T0 + timedelta(hours=2)))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("resume", at=T0 + timedelta(hours=12)))
         t = s.get(Ticket, t.id)
         assert t.status == "dispatched"
         assert t.handle_due_at == due + timedelta(hours=10)
@@ -196,13 +207,13 @@ def test_suspend_stops_the_clock(db, district):
 def test_manual_escalation_goes_community_then_street_then_stops(db, district):
     with db.session() as s:
         t = new_ticket(s, district.grid_ids[0])
-        workflow.apply(s, DESK, t.id, "accept")
-        workflow.apply(s, DESK, t.id, "escalate", note="群众反映强烈")
-        workflow.apply(s, DESK, t.id, "escalate", note="仍未处理")
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("accept"))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("escalate", note="群众反映强烈"))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("escalate", note="仍未处理"))
         assert s.get(Ticket, t.id).escalation_level == 2
         assert "escalate" not in workflow.allowed_actions(DESK, s.get(Ticket, t.id))
     with pytest.raises(workflow.WorkflowError), db.session() as s:
-        workflow.apply(s, DESK, t.id, "escalate", note="again")
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("escalate", note="again"))
 
 
 def test_relocate_reroutes_an_open_order_to_the_new_grids_team(db, district):
@@ -214,10 +225,12 @@ def test_relocate_reroutes_an_open_order_to_the_new_grids_team(db, district):
         s.get(GridTeam, a).property_company_id = None
         s.get(GridTeam, b).property_company_id = None
         t = new_ticket(s, a)
-        workflow.apply(s, DESK, t.id, "accept")
-        workflow.apply(s, DESK, t.id, "dispatch")
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("accept"))
+        workflow.apply(s, DESK, t.id, workflow.ActionInput("dispatch"))
         lon, lat = grid_point(s, b)
-        event = workflow.apply(s, DESK, t.id, "relocate", lon=lon, lat=lat, placement=locator(s).place(lon, lat))
+        event = workflow.apply(
+            s, DESK, t.id, workflow.ActionInput("relocate", lon=lon, lat=lat, placement=locator(s).place(lon, lat))
+        )
         t = s.get(Ticket, t.id)
         assert t.grid_id == b and t.assignee_staff_id == district.worker_of[b]
         assert event.previous_grid_id == a and event.grid_id == b
@@ -240,7 +253,9 @@ def test_a_district_scope_sees_every_ticket_even_unplaced(db, district):
 
     with db.session() as s:
         new_ticket(s, district.grid_ids[0])
-        workflow.create_ticket(s, Viewer(role="resident"), source="hotline", category_id=category(s, "漏水").id)
+        workflow.create(
+            s, Viewer(role="resident"), workflow.Submission(source="hotline", category_id=category(s, "漏水").id)
+        )
         root = s.scalars(select(Region.id).where(Region.level == "district")).one()
         street = s.get(Region, district.street_of[district.grid_ids[0]]).id
     with db.reader() as s:

@@ -4,12 +4,14 @@ given but wrong is refused (401), never quietly treated as anonymous."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
 from dashboard.api.errors import ApiError
+from dashboard.common import context
 from dashboard.viewer import current_viewer
 from data import apikeys
 from data.access import Viewer
+from data.intake import Caller
 
 
 def presented_key() -> str | None:
@@ -40,7 +42,7 @@ def client() -> apikeys.ApiClient | None:
     key = presented_key()
     found = None
     if key is not None:
-        db = current_app.extensions["gcc_db"]
+        db = context.db()
         with db.reader() as session:
             found = apikeys.authenticate(session, key)
         if found is None:
@@ -62,6 +64,17 @@ def require_client() -> apikeys.ApiClient:
             {"WWW-Authenticate": 'ApiKey realm="gcc"'},
         )
     return found
+
+
+def caller(client: apikeys.ApiClient) -> Caller:
+    """The intake's Caller for an API client: its viewer, its idempotency scope and the request's
+    Idempotency-Key, its default channel."""
+    return Caller(
+        client.viewer,
+        scope=client.scope,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        default_source=client.source,
+    )
 
 
 def viewer() -> Viewer:

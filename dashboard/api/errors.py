@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from data.errors import HTTP_STATUS, DomainError
+from dashboard.api import open311_format
+from data.errors import HTTP_STATUS, DomainError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,13 @@ class ApiError(DomainError):
 
 
 def error_response(status: int, code: str, detail, headers: dict | None = None):
-    response = jsonify({"error": code, "detail": detail})
-    response.status_code = status
+    if request.path.startswith("/open311/v2/"):  # the spec's own error list, in JSON or XML
+        fmt = "xml" if request.path.endswith(".xml") else "json"
+        body, mimetype = open311_format.error_body(status, code, detail, fmt)
+        response = Response(body, status=status, mimetype=mimetype)
+    else:
+        response = jsonify({"error": code, "detail": detail})
+        response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -92,9 +100,27 @@ def install(server) -> None:
 
     own_paths_only(server)
     server.register_error_handler(HTTPException, _handle)
+    # A database that does not answer within GCC_DB_WAIT_SECONDS (locked, down, a pool exhausted)
+    # is a 503 with Retry-After on every path — the transaction rolled back, nothing written.
+    for kind in (OperationalError, SQLAlchemyTimeoutError):
+        server.register_error_handler(kind, _unavailable)
     for kind in (DomainError, ValidationError):
         server.register_error_handler(kind, _handle)
 
+
+def _unavailable(exc: Exception):
+    log.warning("database unavailable for %s %s: %s", request.method, request.path, str(exc).splitlines()[0][:200])
+    busy = Unavailable()
+    headers = {"Retry-After": str(busy.retry_after)}
+    if request.path.startswith(JSON_PREFIXES) or request.path.startswith("/_dash") or request.is_json:
+        return error_response(busy.status, busy.code, str(busy), headers)
+    return Response(UNAVAILABLE_PAGE, status=busy.status, mimetype="text/html", headers=headers)
+
+
+UNAVAILABLE_PAGE = (
+    '<!doctype html><meta charset="utf-8"><title>503</title>'
+    "<p>数据库繁忙，请几秒后刷新。The database is busy; reload in a few seconds.</p>"
+)
 
 OWN_PATHS = {"/api/v1/": "api_v1", "/open311/v2/": "open311", "/photos/": "photos"}
 

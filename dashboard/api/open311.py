@@ -1,35 +1,39 @@
-"""Open311 GeoReport v2 at /open311/v2 (JSON), over the same intake as /api/v1.
+"""Open311 GeoReport v2 at /open311/v2, in JSON and XML, over the same intake and read layer as
+/api/v1 (formats in dashboard.api.open311_format).
 
-Mapping: service = sub-category (小类), service_code = its code; service_request_id = the ticket's
-public token (unguessable, so a generic client can follow its own report without credentials,
-as the spec's GET has no api_key); status = open | closed (closed: 已结案, 已评价, 已作废, 重复件).
-Extensions in each request record: ticket_id, detailed_status(_label), grid_code, grid_name,
-source, media_urls (several photos), rating(_label), expected_datetime (the handling deadline),
-and `history` on requests/<id>.json. POST also takes coord_system, source, alarm_type,
-external_id, priority and photo files named `media`.
+Mapping: service = sub-category (小类), service_code = its code; service_request_id = the ticket
+number; status = open | closed (closed: 已结案, 已评价, 已作废, 重复件). Reading services and
+requests is public by default (GCC_OPEN311_PUBLIC_READ): a client without a key sees every
+request in the privacy-safe public view (no reporter identity, the address to the estate, phone /
+ID / plate numbers in descriptions masked, no photos); a key or a login sees its own scope as its
+role may. POST needs a key. The reporter's `token` (in POST's answer) opens the request as its
+resident (requests/<token>.json, the /t/<token> page). Extensions: docs/api.md.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, request
 from pydantic import ValidationError
-from sqlalchemy import or_, select
 
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
-from dashboard.api.schemas import ACTION_LABELS, photo_out
+from dashboard.api.open311_format import discovery, render, request_record, service
+from dashboard.api.schemas import photo_out
 from dashboard.common.context import db as _db
 from dashboard.common.context import settings as _settings
-from data import intake, workflow
-from data.access import Viewer, ticket_clause
+from dashboard.common.inputs import parse_id
+from data import intake
+from data.access import Viewer
 from data.clock import UTC, utcnow, zone
 from data.intake import Report
-from data.models import OPEN_STATUSES, RATINGS, Category, Region, Ticket, TicketEvent
+from data.read.directory import categories
+from data.read.ticket_filter import TicketFilter
+from data.read.ticket_records import TicketRecord, record_for_token, ticket_records
 
 blueprint = Blueprint("open311", __name__, url_prefix="/open311/v2")
-SPEC = "http://wiki.open311.org/GeoReport_v2"
+FMT = "<any(json, xml):fmt>"
 DEFAULT_DAYS = 90  # the spec: without dates, the last 90 days
 MAX_REQUESTS = 1000  # the spec's suggested cap per answer
 # Open311's field names → ours, for POST and for error messages.
@@ -55,113 +59,63 @@ def _upload_limits():
     uploads.allow_upload_size()
 
 
-def _iso(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    return at.astimezone(zone(_settings().gcc_timezone)).replace(microsecond=0).isoformat()
+def answer(data, fmt: str, root: str, status: int = 200) -> Response:
+    body, mimetype = render(data, fmt, root)
+    return Response(body, status=status, mimetype=mimetype)
 
 
-@blueprint.get("/discovery.json")
-def discovery():
+def reader() -> Viewer:
+    """Who reads: the key's or the login's viewer; without either, the public when
+    GCC_OPEN311_PUBLIC_READ is on (else 401)."""
+    who = clients.viewer()
+    if who.can("tickets"):
+        return who
+    if clients.client() is None and who.role in ("anonymous", "resident") and _settings().gcc_open311_public_read:
+        return Viewer.public()
+    return clients.require_staff("tickets")
+
+
+@blueprint.get(f"/discovery.{FMT}")
+def get_discovery(fmt: str):
     base = request.host_url.rstrip("/") + "/open311/v2"
-    return jsonify(
-        {
-            "changeset": "2026-11-23T00:00:00+08:00",
-            "contact": "网格治理指挥中心 / dispatch center",
-            "key_service": "python app.py api-keys create NAME (ask the dispatch center)",
-            "endpoints": [
-                {
-                    "specification": SPEC,
-                    "url": base,
-                    "changeset": "2026-11-23T00:00:00+08:00",
-                    "type": "production",
-                    "formats": ["application/json"],
-                }
-            ],
-        }
-    )
+    return answer(discovery(base, "python app.py api-keys create NAME (ask the dispatch center)"), fmt, "discovery")
 
 
-def _service(category: Category, group: Category | None) -> dict:
-    return {
-        "service_code": category.code,
-        "service_name": category.name,
-        "description": f"{group.name if group else ''}/{category.name}：处置时限 {category.handling_hours:g} 小时",
-        "metadata": False,
-        "type": "realtime",
-        "keywords": category.kind,
-        "group": group.name if group else "",
-    }
-
-
-@blueprint.get("/services.json")
-def services():
+@blueprint.get(f"/services.{FMT}")
+def get_services(fmt: str):
     with _db().reader() as session:
-        rows = list(session.scalars(select(Category).order_by(Category.code)))
-        by_id = {c.id: c for c in rows}
-        return jsonify([_service(c, by_id.get(c.parent_id)) for c in rows if c.parent_id is not None])
+        cats = categories(session)
+    subs = sorted((c for c in cats.values() if c.parent_id is not None), key=lambda c: c.code)
+    return answer([service(c, cats.get(c.parent_id)) for c in subs], fmt, "services")
 
 
-@blueprint.get("/services/<code>.json")
-def service_definition(code: str):
+@blueprint.get(f"/services/<code>.{FMT}")
+def get_service_definition(code: str, fmt: str):
     with _db().reader() as session:
-        category = session.scalars(select(Category).where(Category.code == code[:32])).first()
-        if category is None or category.parent_id is None:
-            raise ApiError(404, "not_found", f"no service {code!r}")
-        return jsonify({"service_code": category.code, "attributes": []})
+        found = next((c for c in categories(session).values() if c.code == code[:32] and c.parent_id), None)
+    if found is None:
+        raise ApiError(404, "not_found", f"no service {code[:32]!r}")
+    return answer({"service_code": found.code, "attributes": []}, fmt, "service_definition")
 
 
 # ----------------------------------------------------------------------------------------------
 # Requests.
 
 
-def request_record(session, ticket: Ticket, *, history: bool = False) -> dict:
-    token = ticket.public_token
-    media = [request.host_url.rstrip("/") + photo_out(r, token=token).url for r in ticket.photos or []]
-    grid = session.get(Region, ticket.grid_id) if ticket.grid_id else None
-    community = session.get(Region, ticket.community_id) if ticket.community_id else None
-    record = {
-        "service_request_id": token,
-        "status": "open" if ticket.status in OPEN_STATUSES else "closed",
-        "status_notes": workflow.STATUS_LABELS.get(ticket.status, ticket.status),
-        "service_name": ticket.category.name,
-        "service_code": ticket.category.code,
-        "description": ticket.description or "",
-        "agency_responsible": community.name if community else "",
-        "service_notice": "",
-        "requested_datetime": _iso(ticket.created_at),
-        "updated_datetime": _iso(ticket.updated_at),
-        "expected_datetime": _iso(ticket.handle_due_at) if ticket.status in OPEN_STATUSES else None,
-        "address": ticket.address or "",
-        "address_id": "",
-        "zipcode": "",
-        "lat": ticket.lat,
-        "long": ticket.lon,
-        "media_url": media[0] if media else "",
-        # Extensions (documented in the README).
-        "ticket_id": ticket.id,
-        "detailed_status": ticket.status,
-        "detailed_status_label": workflow.STATUS_LABELS.get(ticket.status, ticket.status),
-        "grid_code": grid.code if grid else None,
-        "grid_name": grid.name if grid else None,
-        "source": ticket.source,
-        "media_urls": media,
-        "rating": ticket.rating,
-        "rating_label": RATINGS.get(ticket.rating) if ticket.rating else None,
-    }
-    if history:
-        events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
-        record["history"] = [
-            {
-                "datetime": _iso(e.at),
-                "action": e.action,
-                "label": ACTION_LABELS.get(e.action, e.action),
-                "status": e.to_status,
-            }
-            for e in events
-            if e.action != "comment"  # internal notes stay internal
-        ]
-    return record
+def _records_out(records: list[TicketRecord], viewer: Viewer, *, history: bool = False) -> list[dict]:
+    tz = zone(_settings().gcc_timezone)
+    host = request.host_url.rstrip("/")
+    out = []
+    for t in records:
+        # The public view shows no photos (faces, plates); the reporter's view links them by token.
+        if viewer.role == "public":
+            media = []
+        elif viewer.role == "resident":
+            media = [host + photo_out(r, token=t.public_token).url for r in t.photos]
+        else:
+            media = [host + photo_out(r, ticket_id=t.id).url for r in t.photos]
+        out.append(request_record(t, tz, media=media, history=history))
+    return out
 
 
 def _parse_date(name: str) -> datetime | None:
@@ -177,73 +131,73 @@ def _parse_date(name: str) -> datetime | None:
         raise ApiError(400, "bad_date", f"{name} must be a W3C date-time, e.g. 2026-11-23T08:00:00+08:00") from None
 
 
-@blueprint.get("/requests.json")
-def list_requests():
-    viewer = clients.require_staff("tickets")
-    stmt = select(Ticket).where(ticket_clause(viewer))
-    ids = [x.strip() for x in request.args.get("service_request_id", "").split(",") if x.strip()]
+def _wanted() -> TicketFilter:
+    ids = [x.strip() for x in request.args.get("service_request_id", "").split(",") if x.strip()][:MAX_REQUESTS]
     if ids:
         # The spec: service_request_id overrides every other parameter.
-        numeric = [int(x) for x in ids if x.isdigit() and len(x) < 19]
-        stmt = stmt.where(or_(Ticket.public_token.in_([x[:64] for x in ids[:MAX_REQUESTS]]), Ticket.id.in_(numeric)))
-    else:
-        start, end = _parse_date("start_date"), _parse_date("end_date")
-        if start is None and end is None:
-            start = utcnow() - timedelta(days=DEFAULT_DAYS)
-        if start is not None:
-            stmt = stmt.where(Ticket.created_at >= start)
-        if end is not None:
-            stmt = stmt.where(Ticket.created_at <= end)
-        codes = [c.strip()[:32] for c in request.args.get("service_code", "").split(",") if c.strip()]
-        if codes:
-            stmt = stmt.where(Ticket.category_id.in_(select(Category.id).where(Category.code.in_(codes))))
-        wanted = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
-        if wanted - {"open", "closed"}:
-            raise ApiError(400, "bad_status", "status must be open, closed or open,closed")
-        if wanted == {"open"}:
-            stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
-        elif wanted == {"closed"}:
-            stmt = stmt.where(~Ticket.status.in_(OPEN_STATUSES))
+        numbers = tuple(n for n in map(parse_id, ids) if n is not None)
+        return TicketFilter(ids=numbers)
+    start, end = _parse_date("start_date"), _parse_date("end_date")
+    if start is None and end is None:
+        start = utcnow() - timedelta(days=DEFAULT_DAYS)
+    codes = tuple(c.strip()[:32] for c in request.args.get("service_code", "").split(",") if c.strip())
+    wanted = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
+    if wanted - {"open", "closed"}:
+        raise ApiError(400, "bad_status", "status must be open, closed or open,closed")
+    return TicketFilter(
+        created_after=start,
+        created_until=end,
+        category_codes=codes or None,
+        open=True if wanted == {"open"} else False if wanted == {"closed"} else None,
+    )
+
+
+@blueprint.get(f"/requests.{FMT}")
+def list_requests(fmt: str):
+    viewer = reader()
     limit = request.args.get("limit", str(MAX_REQUESTS))
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_REQUESTS:
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 4 and 1 <= int(limit) <= MAX_REQUESTS):
         raise ApiError(400, "bad_limit", f"limit must be 1..{MAX_REQUESTS}")
-    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(int(limit))
+    wanted = _wanted()
+    permission = "public_tickets" if viewer.role == "public" else "tickets"
     with _db().reader() as session:
-        return jsonify([request_record(session, t) for t in session.scalars(stmt)])
+        records = ticket_records(session, viewer, wanted, limit=int(limit), permission=permission)
+    return answer(_records_out(records, viewer), fmt, "service_requests")
 
 
-def _find(session, request_id: str) -> Ticket:
-    """A request by its service_request_id (the public token: the token is the credential) or, for
-    a client that may read tickets, by the numeric ticket id."""
-    if request_id.isdigit() and len(request_id) < 19:
-        viewer = clients.viewer()
-        stmt = select(Ticket).where(Ticket.id == int(request_id), ticket_clause(viewer))
-    else:
-        resident = Viewer(role="resident", ticket_token=request_id[:64])
-        stmt = select(Ticket).where(ticket_clause(resident))
-    ticket = session.scalars(stmt).first()
-    if ticket is None:
+def _find(request_id: str) -> tuple[TicketRecord, Viewer]:
+    """A request by its number (as whoever reads), or by the reporter's token (as its resident)."""
+    number = parse_id(request_id)
+    with _db().reader() as session:
+        if number is not None:
+            viewer = reader()
+            permission = "public_tickets" if viewer.role == "public" else "tickets"
+            found = ticket_records(session, viewer, TicketFilter(ids=(number,)), detail=True, permission=permission)
+            record = found[0] if found else None
+        else:
+            viewer = Viewer(role="resident", ticket_token=request_id[:64])
+            record = record_for_token(session, viewer, request_id[:64])
+    if record is None:
         raise ApiError(404, "not_found", f"no service request {request_id[:64]!r}")
-    return ticket
+    return record, viewer
 
 
-@blueprint.get("/requests/<request_id>.json")
-def get_request(request_id: str):
-    with _db().reader() as session:
-        return jsonify([request_record(session, _find(session, request_id), history=True)])
+@blueprint.get(f"/requests/<request_id>.{FMT}")
+def get_request(request_id: str, fmt: str):
+    record, viewer = _find(request_id)
+    return answer(_records_out([record], viewer, history=True), fmt, "service_requests")
 
 
-@blueprint.get("/tokens/<token>.json")
-def get_token(token: str):
-    with _db().reader() as session:
-        ticket = _find(session, token) if not token.isdigit() else None
-        if ticket is None:
-            raise ApiError(404, "not_found", "unknown token")
-        return jsonify([{"service_request_id": ticket.public_token, "token": ticket.public_token}])
+@blueprint.get(f"/tokens/<token>.{FMT}")
+def get_token(token: str, fmt: str):
+    if parse_id(token) is not None:
+        raise ApiError(404, "not_found", "unknown token")
+    record, _ = _find(token)
+    return answer([{"service_request_id": str(record.id), "token": record.public_token}], fmt, "service_requests")
 
 
-@blueprint.post("/requests.json")
-def post_request():
+@blueprint.post(f"/requests.{FMT}")
+def post_request(fmt: str):
     client = clients.require_client()
     form = uploads.fields()
     source = form.get("source") or client.source
@@ -277,22 +231,12 @@ def post_request():
             for e in exc.errors(include_url=False, include_input=False, include_context=False)
         ]
         raise ApiError(422, "invalid_request", detail) from None
-    photos = uploads.cleaned_photos()
-    outcome = intake.submit(
-        _db(),
-        _settings(),
-        report,
-        actor=client.viewer,
-        default_source=client.source,
-        uploads=photos,
-        scope=client.scope,
-        idempotency_key=request.headers.get("Idempotency-Key"),
-    )
+    outcome = intake.submit(_db(), _settings(), clients.caller(client), report, uploads=uploads.cleaned_photos())
     notice = "；".join([*outcome.notices, *notices]) or "已受理上报，请保存 token 查询进度"
-    response = jsonify(
+    response = answer(
         [
             {
-                "service_request_id": outcome.token,
+                "service_request_id": str(outcome.ticket_id),
                 "token": outcome.token,
                 "service_notice": notice,
                 "account_id": None,
@@ -300,7 +244,9 @@ def post_request():
                 "duplicates": outcome.duplicates,
                 "repeat_alarm": outcome.repeat_alarm,
             }
-        ]
+        ],
+        fmt,
+        "service_requests",
     )
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -1,20 +1,27 @@
 """The route table of /api/v1 and its OpenAPI 3.1 document, from one source.
 
-`Api.operation(...)` registers a Flask view *and* records what it accepts and answers: the same
-pydantic models validate the request body and query, shape the response, and are turned into the
-document's schemas. Nothing of the document is written by hand, so it cannot drift.
+`Api.operation(...)` registers a Flask view *and* records what it accepts and answers, and the
+declaration does what it says: the wrapper it registers validates the documented `body` and
+`query` models and hands the view exactly those (`body=`, `query=`), the cleaned `photos` of a
+multipart operation and the API `client` of an operation whose auth is required — an input that
+is not documented is refused (422), so the document and the accepted inputs cannot drift
+(tests/test_api.py checks every view's signature against its declaration). Photo limits in the
+document come from the settings.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint
+from flask import Blueprint, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from dashboard.api import clients, uploads
+from dashboard.api.errors import ApiError
 from dashboard.api.schemas import ErrorOut
 
 REF = "#/components/schemas/{model}"
@@ -50,6 +57,41 @@ class Operation:
     errors: tuple[int, ...] = ()
     tags: list[str] = field(default_factory=list)
     description: str = ""
+    view: object = None  # the handler, once registered
+
+    def injected(self) -> set[str]:
+        """The keyword arguments the wrapper hands the view besides the path parameters."""
+        names = set()
+        if self.auth == "required":
+            names.add("client")
+        if self.body is not None:
+            names.add("body")
+        if self.multipart:
+            names.add("photos")
+        if self.query is not None:
+            names.add("query")
+        return names
+
+
+NOT_QUERY = ("api_key",)  # a credential, not a filter (dashboard.api.clients reads it)
+
+
+def inputs(op: Operation) -> dict:
+    """What `op` declares, read from the request and validated (pydantic's ValidationError and
+    ApiError become 422/4xx answers in dashboard.api.errors)."""
+    out: dict = {}
+    if op.auth == "required":
+        out["client"] = clients.require_client()
+    if op.body is not None:
+        out["body"] = op.body.model_validate(uploads.fields())
+    if op.multipart:
+        out["photos"] = uploads.cleaned_photos()
+    args = {k: v for k, v in request.args.to_dict(flat=True).items() if k not in NOT_QUERY}
+    if op.query is not None:
+        out["query"] = op.query.model_validate(args)
+    elif args:
+        raise ApiError(422, "invalid_request", f"unknown query parameter(s): {', '.join(sorted(args))[:200]}")
+    return out
 
 
 class Api:
@@ -65,12 +107,18 @@ class Api:
 
         def register(view):
             endpoint = f"{op.method}_{re.sub(r'[^a-z]+', '_', path.lower()).strip('_') or 'root'}"
-            self.blueprint.add_url_rule(rule, endpoint, view, methods=[method.upper()])
+
+            @functools.wraps(view)
+            def validated(**path_args):
+                return view(**path_args, **inputs(op))
+
+            op.view = view
+            self.blueprint.add_url_rule(rule, endpoint, validated, methods=[method.upper()])
             return view
 
         return register
 
-    def document(self) -> dict:
+    def document(self, settings) -> dict:
         models = {ErrorOut}
         for op in self.operations:
             models |= {m for m in (op.body, op.query) if m is not None}
@@ -84,7 +132,7 @@ class Api:
         schemas = defs.get("$defs", {})
         paths: dict[str, dict] = {}
         for op in self.operations:
-            paths.setdefault(op.path, {})[op.method] = self._operation(op, schemas)
+            paths.setdefault(op.path, {})[op.method] = self._operation(op, schemas, settings)
         return {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version, "description": self.description},
@@ -99,7 +147,7 @@ class Api:
             },
         }
 
-    def _operation(self, op: Operation, schemas: dict) -> dict:
+    def _operation(self, op: Operation, schemas: dict, settings) -> dict:
         out: dict = {"summary": op.summary, "operationId": f"{op.method}{_camel(op.path)}", "tags": op.tags}
         if op.description:
             out["description"] = op.description
@@ -130,7 +178,7 @@ class Api:
         if op.body is not None:
             content = {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}}
             if op.multipart:
-                content["multipart/form-data"] = {"schema": _multipart(schemas[op.body.__name__])}
+                content["multipart/form-data"] = {"schema": _multipart(schemas[op.body.__name__], settings)}
             out["requestBody"] = {"required": True, "content": content}
         if op.auth != "none":
             security = [{"ApiKeyHeader": []}, {"ApiKeyQuery": []}]
@@ -176,7 +224,7 @@ def _plain(prop: dict) -> dict:
     return prop
 
 
-def _multipart(schema: dict) -> dict:
+def _multipart(schema: dict, settings) -> dict:
     """The form-data twin of a JSON body schema: the same fields (no nulls in a form) plus photos."""
     required = set(schema.get("required", []))
     properties = {}
@@ -186,9 +234,10 @@ def _multipart(schema: dict) -> dict:
         properties[name] = plain if name in required else {"anyOf": [plain, {"type": "string", "maxLength": 0}]}
     properties["photos"] = {
         "type": "array",
-        "maxItems": 9,
+        "maxItems": settings.gcc_photos_per_ticket,
         "items": {"type": "string", "format": "binary"},
-        "description": "JPEG, PNG or WebP photos, each at most 10 MB.",
+        "description": f"JPEG, PNG or WebP photos, each at most {settings.gcc_photo_max_mb:g} MB "
+        f"and {settings.gcc_photo_max_pixels:,} pixels (GCC_PHOTO_MAX_MB, GCC_PHOTO_MAX_PIXELS).",
     }
     out = {"type": "object", "properties": properties, "additionalProperties": False}
     if schema.get("required"):

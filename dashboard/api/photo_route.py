@@ -4,10 +4,12 @@ an outsider learns nothing about which photos exist."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, request, send_file
 
 from dashboard.api import clients
 from dashboard.api.errors import ApiError
+from dashboard.common import context
+from dashboard.common.inputs import parse_id
 from data import photos
 from data.access import Viewer
 
@@ -19,9 +21,9 @@ def photo(ref: str):
     token = request.args.get("t")
     viewer = Viewer(role="resident", ticket_token=token[:64]) if token else clients.viewer()
     hint = request.args.get("ticket", "")
-    ticket_id = int(hint) if hint.isdigit() and len(hint) < 19 else None
-    settings = current_app.extensions["gcc_settings"]
-    with current_app.extensions["gcc_db"].reader() as session:
+    ticket_id = parse_id(hint)
+    settings = context.settings()
+    with context.db().reader() as session:
         visible = photos.visible_ticket(session, viewer, ref, ticket_id=ticket_id) is not None
     path = None
     if visible:

@@ -1,6 +1,7 @@
 """What the API answers: pydantic models (they write the OpenAPI document's response schemas) and
-the functions that fill them from tickets for one viewer — masked personal data unless the viewer
-may unmask, no staff names or notes in the public (resident) view."""
+the mappers that fill them from data.read.ticket_records.TicketRecord — personal data as the
+viewer may see it (presented by the read layer), no staff names or notes in the public (resident)
+view."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import duplicates, workflow
+from data import workflow
 from data.access import Viewer
 from data.clock import UTC
 from data.demo.reference import SOURCE_LABELS
-from data.models import OPEN_STATUSES, RATINGS, Category, Region, Ticket, TicketEvent
-from data.privacy import present_ticket_reporter
+from data.models import RATINGS
+from data.read.directory import CategoryInfo, RegionInfo
+from data.read.directory import categories as directory_categories
+from data.read.ticket_records import TicketRecord
 
 ACTION_LABELS = {"report": "上报", **{a: t.label for a, t in workflow.TRANSITIONS.items()}}
 STATUSES = tuple(workflow.STATUS_LABELS)
@@ -229,7 +231,7 @@ class TicketQuery(BaseModel):
 
 
 # ----------------------------------------------------------------------------------------------
-# Builders.
+# Mappers: data.read.ticket_records.TicketRecord (already presented for the viewer) → answers.
 
 
 def photo_out(ref: str, *, ticket_id: int | None = None, token: str | None = None) -> PhotoOut:
@@ -238,12 +240,12 @@ def photo_out(ref: str, *, ticket_id: int | None = None, token: str | None = Non
     return PhotoOut(ref=ref, url=url, thumb_url=url + "&thumb=1")
 
 
-def category_out(category: Category, parent: Category | None) -> CategoryOut:
+def category_out(category: CategoryInfo, group: CategoryInfo | None) -> CategoryOut:
     return CategoryOut(
         code=category.code,
         name=category.name,
-        group_code=parent.code if parent else "",
-        group_name=parent.name if parent else "",
+        group_code=group.code if group else "",
+        group_name=group.name if group else "",
         kind=category.kind,
         property_matter=category.property_matter,
         response_hours=category.response_hours,
@@ -252,83 +254,60 @@ def category_out(category: Category, parent: Category | None) -> CategoryOut:
 
 
 def categories(session: Session) -> list[CategoryOut]:
-    rows = list(session.scalars(select(Category).order_by(Category.code)))
-    by_id = {c.id: c for c in rows}
-    return [category_out(c, by_id.get(c.parent_id)) for c in rows if c.parent_id is not None]
+    cats = directory_categories(session)
+    subs = sorted((c for c in cats.values() if c.parent_id is not None), key=lambda c: c.code)
+    return [category_out(c, cats.get(c.parent_id)) for c in subs]
 
 
-class Regions:
-    """Region and category lookups for a batch of tickets (one query each, not one per ticket)."""
-
-    def __init__(self, session: Session, tickets: list[Ticket]):
-        ids = {i for t in tickets for i in (t.grid_id, t.community_id, t.street_id) if i}
-        self.regions = {r.id: r for r in session.scalars(select(Region).where(Region.id.in_(ids)))} if ids else {}
-        parent_ids = {t.category.parent_id for t in tickets if t.category.parent_id}
-        self.groups = (
-            {c.id: c for c in session.scalars(select(Category).where(Category.id.in_(parent_ids)))}
-            if parent_ids
-            else {}
-        )
-
-    def region(self, region_id: int | None) -> RegionOut | None:
-        r = self.regions.get(region_id)
-        return RegionOut(id=r.id, code=r.code, name=r.name) if r else None
+def region_out(region: RegionInfo | None) -> RegionOut | None:
+    return RegionOut(id=region.id, code=region.code, name=region.name) if region else None
 
 
-def ticket_out(session: Session, viewer: Viewer, ticket: Ticket, regions: Regions, *, detail: bool = False):
-    # Masked per data.privacy's policy for the viewer's role (raw only for trusted 'system' keys);
-    # unmasking is the explicit, audited data.privacy.unmask.
-    person = present_ticket_reporter(viewer, ticket)
-    candidates = (
-        [
-            DuplicateOut(ticket_id=d["ticket_id"], distance_m=d["distance_m"])
-            for d in duplicates.suggestions_for(session, viewer, ticket.id)
-        ]
-        if detail
-        else []
-    )
+def ticket_out(viewer: Viewer, t: TicketRecord, candidates: list[dict] | None = None) -> TicketOut | TicketDetailOut:
+    """A ticket for an API client; with its history when the record carries events."""
     fields = dict(
-        id=ticket.id,
-        status=ticket.status,
-        status_label=workflow.STATUS_LABELS.get(ticket.status, ticket.status),
-        open=ticket.status in OPEN_STATUSES,
-        source=ticket.source,
-        source_label=SOURCE_LABELS.get(ticket.source, ticket.source),
-        category=category_out(ticket.category, regions.groups.get(ticket.category.parent_id)),
-        priority=ticket.priority,
-        description=ticket.description or "",
-        address=person.address,
-        lon=ticket.lon,
-        lat=ticket.lat,
-        location_match=ticket.location_match,
-        grid=regions.region(ticket.grid_id),
-        community=regions.region(ticket.community_id),
-        street=regions.region(ticket.street_id),
-        reporter_name=person.name,
-        reporter_phone=person.phone,
-        photos=[photo_out(r, ticket_id=ticket.id) for r in ticket.photos or []],
-        assignee_staff_id=ticket.assignee_staff_id,
-        assignee_org_id=ticket.assignee_org_id,
-        escalation_level=ticket.escalation_level,
-        overdue=ticket.overdue,
-        rework_count=ticket.rework_count,
-        duplicate_of=ticket.duplicate_of_id,
-        duplicate_candidates=candidates,
-        rating=ticket.rating,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        accepted_at=ticket.accepted_at,
-        dispatched_at=ticket.dispatched_at,
-        responded_at=ticket.responded_at,
-        handled_at=ticket.handled_at,
-        closed_at=ticket.closed_at,
-        response_due_at=ticket.response_due_at,
-        handle_due_at=ticket.handle_due_at,
-        allowed_actions=workflow.allowed_actions(viewer, ticket),
+        id=t.id,
+        status=t.status,
+        status_label=workflow.STATUS_LABELS.get(t.status, t.status),
+        open=t.is_open,
+        source=t.source,
+        source_label=SOURCE_LABELS.get(t.source, t.source),
+        category=category_out(t.category, t.group),
+        priority=t.priority,
+        description=t.description,
+        address=t.reporter.address,
+        lon=t.lon,
+        lat=t.lat,
+        location_match=t.location_match,
+        grid=region_out(t.grid),
+        community=region_out(t.community),
+        street=region_out(t.street),
+        reporter_name=t.reporter.name,
+        reporter_phone=t.reporter.phone,
+        photos=[photo_out(r, ticket_id=t.id) for r in t.photos],
+        assignee_staff_id=t.assignee_staff_id,
+        assignee_org_id=t.assignee_org_id,
+        escalation_level=t.escalation_level,
+        overdue=t.overdue,
+        rework_count=t.rework_count,
+        duplicate_of=t.duplicate_of_id,
+        duplicate_candidates=[
+            DuplicateOut(ticket_id=d["ticket_id"], distance_m=d["distance_m"]) for d in candidates or []
+        ],
+        rating=t.rating,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+        accepted_at=t.accepted_at,
+        dispatched_at=t.dispatched_at,
+        responded_at=t.responded_at,
+        handled_at=t.handled_at,
+        closed_at=t.closed_at,
+        response_due_at=t.response_due_at,
+        handle_due_at=t.handle_due_at,
+        allowed_actions=workflow.allowed_actions(viewer, t),
     )
-    if not detail:
+    if t.events is None:
         return TicketOut(**fields)
-    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
     history = [
         EventOut(
             id=e.id,
@@ -340,19 +319,18 @@ def ticket_out(session: Session, viewer: Viewer, ticket: Ticket, regions: Region
             actor_role=e.actor_role,
             actor_name=e.actor_name,
             note=e.note,
-            photos=[photo_out(r, ticket_id=ticket.id) for r in e.photos or []],
+            photos=[photo_out(r, ticket_id=t.id) for r in e.photos],
         )
-        for e in events
+        for e in t.events
     ]
     return TicketDetailOut(**fields, history=history)
 
 
-def public_status(session: Session, ticket: Ticket) -> PublicStatusOut:
-    """The reporter's view of a ticket: status, timeline of actions (labels only), photos."""
-    token = ticket.public_token
-    resident = Viewer(role="resident", ticket_token=token)
-    allowed = workflow.allowed_actions(resident, ticket)
-    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+def public_status(t: TicketRecord) -> PublicStatusOut:
+    """The reporter's view of a ticket (a record read with detail): status, the timeline of
+    actions (labels only: no staff names, no internal notes), photos."""
+    resident = Viewer(role="resident", ticket_token=t.public_token)
+    allowed = workflow.allowed_actions(resident, t)
     timeline = [
         TimelineOut(
             at=e.at,
@@ -360,29 +338,28 @@ def public_status(session: Session, ticket: Ticket) -> PublicStatusOut:
             label=ACTION_LABELS.get(e.action, e.action),
             status=e.to_status,
             status_label=workflow.STATUS_LABELS.get(e.to_status) if e.to_status else None,
-            photos=[photo_out(r, token=token) for r in e.photos or []],
+            photos=[photo_out(r, token=t.public_token) for r in e.photos],
         )
-        for e in events
+        for e in t.events or ()
         if e.action != "comment"  # comments are internal notes
     ]
-    group = session.get(Category, ticket.category.parent_id) if ticket.category.parent_id else None
     return PublicStatusOut(
-        ticket_id=ticket.id,
-        token=token,
-        status=ticket.status,
-        status_label=workflow.STATUS_LABELS.get(ticket.status, ticket.status),
-        open=ticket.status in OPEN_STATUSES,
-        category=ticket.category.name,
-        group=group.name if group else "",
-        description=ticket.description or "",
-        address=ticket.address,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        expected_at=ticket.handle_due_at if ticket.status in OPEN_STATUSES else None,
-        photos=[photo_out(r, token=token) for r in ticket.photos or []],
+        ticket_id=t.id,
+        token=t.public_token,
+        status=t.status,
+        status_label=workflow.STATUS_LABELS.get(t.status, t.status),
+        open=t.is_open,
+        category=t.category.name,
+        group=t.group.name if t.group else "",
+        description=t.description,
+        address=t.reporter.address,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+        expected_at=t.handle_due_at if t.is_open else None,
+        photos=[photo_out(r, token=t.public_token) for r in t.photos],
         timeline=timeline,
-        rating=ticket.rating,
-        rating_label=RATINGS.get(ticket.rating) if ticket.rating else None,
+        rating=t.rating,
+        rating_label=RATINGS.get(t.rating) if t.rating else None,
         can_rate="rate" in allowed,
         can_reopen="reopen" in allowed,
     )

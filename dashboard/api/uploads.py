@@ -3,16 +3,17 @@ upload, each cleaned by data.photos before anything is stored."""
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from dashboard.api.errors import ApiError
+from dashboard.common import context
 from data import photos
 
 PHOTO_FIELDS = ("photos", "photo", "media")  # ours, the singular, and Open311's (FixMyStreet) name
 
 
 def limits() -> tuple[int, int, int]:
-    settings = current_app.extensions["gcc_settings"]
+    settings = context.settings()
     return int(settings.gcc_photo_max_mb * 1_000_000), settings.gcc_photo_max_pixels, settings.gcc_photos_per_ticket
 
 

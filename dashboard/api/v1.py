@@ -3,7 +3,7 @@ document at /api/v1/openapi.json is generated from it (dashboard.api.openapi).""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, url_for
 from sqlalchemy import select
 
 from dashboard.api import clients, uploads
@@ -13,7 +13,6 @@ from dashboard.api.schemas import (
     ActionOut,
     CategoryOut,
     PublicStatusOut,
-    Regions,
     SubmittedOut,
     TicketDetailOut,
     TicketPageOut,
@@ -24,10 +23,12 @@ from dashboard.api.schemas import (
 )
 from dashboard.common.context import db as _db
 from dashboard.common.context import settings as _settings
-from data import intake, workflow
-from data.access import Viewer, load_ticket, ticket_clause
+from data import duplicates, intake, workflow
+from data.access import Viewer
 from data.intake import Action, RatingIn, Report
-from data.models import OPEN_STATUSES, Category, Region, Ticket
+from data.models import Ticket
+from data.read.ticket_filter import TicketFilter
+from data.read.ticket_records import record_for_token, ticket_record, ticket_records
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 api = Api(
@@ -49,7 +50,7 @@ def _upload_limits():
 def openapi_document():
     doc = current_app.extensions.get("gcc_openapi")
     if doc is None:
-        doc = current_app.extensions["gcc_openapi"] = api.document()
+        doc = current_app.extensions["gcc_openapi"] = api.document(_settings())
     return jsonify(doc)
 
 
@@ -71,27 +72,15 @@ def list_categories():
     errors=(409,),
     tags=["tickets"],
 )
-def create_ticket():
-    client = clients.require_client()
-    report = Report.model_validate(uploads.fields())
-    photos = uploads.cleaned_photos()
-    outcome = intake.submit(
-        _db(),
-        _settings(),
-        report,
-        actor=client.viewer,
-        default_source=client.source,
-        uploads=photos,
-        scope=client.scope,
-        idempotency_key=request.headers.get("Idempotency-Key"),
-    )
+def create_ticket(client, body: Report, photos):
+    outcome = intake.submit(_db(), _settings(), clients.caller(client), body, uploads=photos)
     return submitted(outcome)
 
 
 def submitted(outcome: intake.Outcome, status: int | None = None):
     """The answer to a report, shared with the /report page."""
     with _db().reader() as session:
-        ticket = session.get(Ticket, outcome.ticket_id)
+        ticket = record_for_token(session, Viewer(role="resident", ticket_token=outcome.token), outcome.token)
         body = SubmittedOut(
             ticket_id=outcome.ticket_id,
             token=outcome.token,
@@ -101,7 +90,7 @@ def submitted(outcome: intake.Outcome, status: int | None = None):
             replayed=outcome.replayed,
             duplicates=outcome.duplicates,
             notices=outcome.notices,
-            ticket=public_status(session, ticket),
+            ticket=public_status(ticket),
         )
     response = jsonify(body.model_dump(mode="json"))
     response.status_code = status or (201 if outcome.created else 200)
@@ -119,41 +108,26 @@ def submitted(outcome: intake.Outcome, status: int | None = None):
     responses={200: TicketPageOut},
     tags=["tickets"],
 )
-def list_tickets():
+def list_tickets(query: TicketQuery):
     viewer = clients.require_staff("tickets")
-    args = request.args.to_dict(flat=True)
-    args.pop("api_key", None)
-    query = TicketQuery.model_validate(args)
-    stmt = select(Ticket).where(ticket_clause(viewer))
-    if query.status:
-        stmt = stmt.where(Ticket.status.in_(query.status.split(",")))
-    if query.open is not None:
-        in_open = Ticket.status.in_(OPEN_STATUSES)
-        stmt = stmt.where(in_open if query.open else ~in_open)
-    if query.source:
-        stmt = stmt.where(Ticket.source == query.source)
-    if query.category:
-        stmt = stmt.where(Ticket.category_id.in_(select(Category.id).where(Category.code == query.category)))
-    if query.grid:
-        stmt = stmt.where(Ticket.grid_id.in_(select(Region.id).where(Region.code == query.grid)))
-    if query.created_after:
-        stmt = stmt.where(Ticket.created_at >= query.created_after)
-    if query.created_before:
-        stmt = stmt.where(Ticket.created_at < query.created_before)
-    if query.updated_after:
-        stmt = stmt.where(Ticket.updated_at >= query.updated_after)
-    if query.cursor:
-        cursor = int(query.cursor)
-        if cursor > 2**63 - 1:
-            raise ApiError(422, "invalid_request", "bad cursor")
-        stmt = stmt.where(Ticket.id < cursor)
-    stmt = stmt.order_by(Ticket.id.desc()).limit(query.limit + 1)
+    cursor = int(query.cursor) if query.cursor else None
+    if cursor is not None and cursor > 2**63 - 1:
+        raise ApiError(422, "invalid_request", "bad cursor")
+    wanted = TicketFilter(
+        statuses=tuple(query.status.split(",")) if query.status else None,
+        open=query.open,
+        source=query.source,
+        category_codes=(query.category,) if query.category else None,
+        grid_codes=(query.grid,) if query.grid else None,
+        created_after=query.created_after,
+        created_before=query.created_before,
+        updated_after=query.updated_after,
+        before_id=cursor,
+    )
     with _db().reader() as session:
-        rows = list(session.scalars(stmt))
-        page, more = rows[: query.limit], len(rows) > query.limit
-        regions = Regions(session, page)
-        items = [ticket_out(session, viewer, t, regions) for t in page]
-        body = TicketPageOut(items=items, next_cursor=str(page[-1].id) if more else None)
+        rows = ticket_records(session, viewer, wanted, order="id_desc", limit=query.limit + 1)
+    page, more = rows[: query.limit], len(rows) > query.limit
+    body = TicketPageOut(items=[ticket_out(viewer, t) for t in page], next_cursor=str(page[-1].id) if more else None)
     return jsonify(body.model_dump(mode="json"))
 
 
@@ -168,9 +142,9 @@ def list_tickets():
 def get_ticket(ticket_id: int):
     viewer = clients.require_staff("tickets")
     with _db().reader() as session:
-        ticket = load_ticket(session, viewer, ticket_id)
-        body = ticket_out(session, viewer, ticket, Regions(session, [ticket]), detail=True)
-    return jsonify(body.model_dump(mode="json"))
+        ticket = ticket_record(session, viewer, ticket_id)
+        candidates = duplicates.suggestions_for(session, viewer, ticket_id)
+    return jsonify(ticket_out(viewer, ticket, candidates).model_dump(mode="json"))
 
 
 @api.operation(
@@ -185,20 +159,8 @@ def get_ticket(ticket_id: int):
     errors=(403, 409),
     tags=["tickets"],
 )
-def post_action(ticket_id: int):
-    client = clients.require_client()
-    action = Action.model_validate(uploads.fields())
-    photos = uploads.cleaned_photos()
-    outcome = intake.act(
-        _db(),
-        _settings(),
-        client.viewer,
-        ticket_id,
-        action,
-        uploads=photos,
-        scope=client.scope,
-        idempotency_key=request.headers.get("Idempotency-Key"),
-    )
+def post_action(ticket_id: int, client, body: Action, photos):
+    outcome = intake.act(_db(), _settings(), clients.caller(client), ticket_id, body, uploads=photos)
     return action_answer(outcome)
 
 
@@ -213,18 +175,8 @@ def post_action(ticket_id: int):
     errors=(403, 409),
     tags=["tickets"],
 )
-def post_rating(ticket_id: int):
-    client = clients.require_client()
-    rating = RatingIn.model_validate(uploads.fields())
-    outcome = intake.rate(
-        _db(),
-        _settings(),
-        client.viewer,
-        ticket_id,
-        rating,
-        scope=client.scope,
-        idempotency_key=request.headers.get("Idempotency-Key"),
-    )
+def post_rating(ticket_id: int, client, body: RatingIn):
+    outcome = intake.rate(_db(), _settings(), clients.caller(client), ticket_id, body)
     return action_answer(outcome)
 
 
@@ -252,10 +204,8 @@ def action_answer(outcome: intake.Outcome):
     tags=["public"],
 )
 def get_status(token: str):
-    resident = Viewer(role="resident", ticket_token=token)
     with _db().reader() as session:
-        ticket = session.scalars(select(Ticket).where(ticket_clause(resident))).first()
-        if ticket is None:
-            raise ApiError(404, "not_found", "no ticket has this token")
-        body = public_status(session, ticket)
-    return jsonify(body.model_dump(mode="json"))
+        ticket = record_for_token(session, Viewer(role="resident", ticket_token=token), token)
+    if ticket is None:
+        raise ApiError(404, "not_found", "no ticket has this token")
+    return jsonify(public_status(ticket).model_dump(mode="json"))

@@ -4,7 +4,18 @@ never raises on its inputs."""
 
 from __future__ import annotations
 
+import re
+
 BIG = 2**63 - 1
+# ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses (issue #9).
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def parse_id(text: str | None) -> int | None:
+    """A positive id (1 .. 2**63-1) written in ASCII digits, else None: never raises, however long
+    or strange the text."""
+    number = as_int(text, None, lo=1) if isinstance(text, str) else None
+    return number
 
 
 def as_int(value, default: int | None = None, *, lo: int = -BIG, hi: int = BIG) -> int | None:
@@ -12,8 +23,8 @@ def as_int(value, default: int | None = None, *, lo: int = -BIG, hi: int = BIG) 
         return default
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        number = int(value)
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value.strip())
     else:
         return default
     return number if lo <= number <= hi else default

@@ -129,14 +129,14 @@ def detail(view) -> list:
         return []
     tz = settings().gcc_timezone
     rows = [
-        (t("ticket.category"), f"{view.main_category} / {view.category}"),
+        (t("ticket.category"), view.category_path),
         (t("table.status"), status_label(view.status)),
         (t("ticket.grid"), view.grid.name if view.grid else (view.community.name if view.community else "—")),
         (t("ticket.source"), source_label(view.source)),
         (t("table.created"), local(view.created_at, tz)),
         (t("ticket.handle_due"), local(view.handle_due_at, tz) or t("ticket.none")),
         (t("ticket.assignee"), view.assignee or "—"),
-        (t("ticket.address"), view.address or "—"),
+        (t("ticket.address"), view.reporter.address or "—"),
     ]
     return [
         html.H2(

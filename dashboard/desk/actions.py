@@ -1,27 +1,29 @@
 """The action panel of one ticket (on /desk and /ticket/<id>): the actions data.workflow allows this
-viewer now, each applied through data.workflow.apply (which writes the ticket and its event in
-one transaction). Actions without input (accept, dispatch to the grid's team, verify and close,
-resume, reopen) run on one click — 一键派发; the others open a small form first. A refusal
-(WorkflowError, AccessDenied) is shown in plain words and changes nothing."""
+viewer now, each applied through the intake like every other way in (data.intake.act / rate: the
+workflow writes the ticket and its event in one retried transaction). Actions without input
+(accept, dispatch to the grid's team, verify and close, resume, reopen) run on one click —
+一键派发; the others open a small form first. A refusal (WorkflowError, AccessDenied) is shown in
+plain words and changes nothing."""
 
 from __future__ import annotations
 
 import logging
 
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from pydantic import ValidationError
 
-from dashboard.common.context import db, reader
+from dashboard.common.context import db, reader, settings
 from dashboard.common.inputs import as_int, as_number, as_str
 from dashboard.common.inputs import ticket_id as as_ticket_id
 from dashboard.labels import action_label, rating_label, t
 from dashboard.viewer import current_viewer
-from data import workflow
+from data import intake, workflow
 from data.access import AccessDenied, Viewer
-from data.locate import locator
+from data.errors import DomainError
 from data.models import RATINGS
 from data.read.desk import assignee_options, parse_assignee
 from data.read.scope import effective
-from data.read.tickets import TicketView, ticket_view
+from data.read.ticket_records import TicketRecord, ticket_record
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def _field(label: str, control, name: str, needed: tuple[str, ...]) -> html.Labe
 
 def panel(
     viewer: Viewer,
-    view: TicketView | None,
+    view: TicketRecord | None,
     options: list[dict],
     *,
     pending: str | None = None,
@@ -76,7 +78,7 @@ def panel(
     the callback can read them) and the last outcome."""
     if view is None:
         return [html.P(t("desk.pick"), className="muted")]
-    actions = actions_for(viewer, view.state) if view.state is not None and viewer.can("ticket_actions") else []
+    actions = actions_for(viewer, view) if viewer.can("ticket_actions") else []
     buttons = [
         html.Button(
             action_label(a),
@@ -142,7 +144,7 @@ def load(viewer: Viewer, ticket_id: int | None):
     if not ticket_id:
         return None, []
     with reader() as session:
-        view = ticket_view(session, viewer, int(ticket_id))
+        view = ticket_record(session, viewer, int(ticket_id))
         options = (
             assignee_options(session, viewer, view.grid.id if view.grid else None)
             if viewer.can("ticket_actions")
@@ -152,14 +154,14 @@ def load(viewer: Viewer, ticket_id: int | None):
 
 
 def error_text(exc: Exception) -> str:
-    if isinstance(exc, workflow.WorkflowError):
+    if isinstance(exc, AccessDenied):
+        return t("wf.denied")
+    if isinstance(exc, DomainError):
         key = f"wf.{exc.code}"
         try:
             return t(key)
         except KeyError:
             return t("wf.failed", message=str(exc))
-    if isinstance(exc, AccessDenied):
-        return t("wf.denied")
     return t("wf.failed", message=str(exc))
 
 
@@ -188,7 +190,7 @@ def perform(
     lon=None,
     lat=None,
 ) -> None:
-    """Apply one action through the state machine. Raises WorkflowError, AccessDenied or InputProblem."""
+    """Apply one action through the intake. Raises WorkflowError, AccessDenied or InputProblem."""
     try:
         staff_id, org_id = parse_assignee(assignee)
     except ValueError:
@@ -196,25 +198,25 @@ def perform(
     duplicate = _number(duplicate_of, t("desk.duplicate_of"), int)
     lon_v, lat_v = _number(lon, t("desk.lon")), _number(lat, t("desk.lat"))
     note = (note or "").strip() or None
-    with db().session() as session:
-        actor = effective(session, viewer)
-        placement = None
-        if action == "relocate" and lon_v is not None and lat_v is not None:
-            placement = locator(session).place(lon_v, lat_v)
-        workflow.apply(
-            session,
-            actor,
-            int(ticket_id),
-            action,
+    with reader() as session:
+        caller = intake.Caller(effective(session, viewer), scope=f"desk:{viewer.user_id or viewer.staff_id}")
+    try:
+        if action == "rate":
+            given = intake.RatingIn(rating=rating, comment=note)
+            intake.rate(db(), settings(), caller, int(ticket_id), given)
+            return
+        given = intake.Action(
+            action=action,
             note=note,
             assignee_staff_id=staff_id,
             assignee_org_id=org_id,
             duplicate_of=duplicate,
-            rating=rating,
-            placement=placement,
-            lon=lon_v,
-            lat=lat_v,
+            lon=lon_v if action == "relocate" else None,
+            lat=lat_v if action == "relocate" else None,
         )
+    except ValidationError as exc:
+        raise InputProblem("; ".join(e["msg"] for e in exc.errors(include_url=False))) from None
+    intake.act(db(), settings(), caller, int(ticket_id), given)
 
 
 def act(_clicks, _confirm, pending, ticket_id, changed, note, assignee, duplicate_of, rating, lon, lat):
@@ -252,7 +254,7 @@ def act(_clicks, _confirm, pending, ticket_id, changed, note, assignee, duplicat
         )
         message = ("ok", t("desk.done", action=action_label(action), id=ticket_id))
         changed = changed + 1
-    except (workflow.WorkflowError, AccessDenied, InputProblem) as exc:
+    except (DomainError, InputProblem) as exc:
         message = ("error", str(exc) if isinstance(exc, InputProblem) else error_text(exc))
         keep_pending = (
             action

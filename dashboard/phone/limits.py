@@ -3,18 +3,17 @@ everybody together, with counters in the database (data.ratelimit) shared by eve
 
 from __future__ import annotations
 
-from flask import current_app
-
 from dashboard.api.errors import ApiError
+from dashboard.common import context
 from dashboard.viewer import client_address
 from data import ratelimit
 
 
 def check_anonymous() -> None:
-    settings = current_app.extensions["gcc_settings"]
+    settings = context.settings()
     window = settings.gcc_report_limit_window_seconds
     verdict = ratelimit.hit(
-        current_app.extensions["gcc_db"],
+        context.db(),
         [
             ratelimit.Limit(f"anon:client:{client_address()}", settings.gcc_report_limit_per_client, window),
             ratelimit.Limit("anon:global", settings.gcc_report_limit_global, window),

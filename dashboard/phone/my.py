@@ -8,6 +8,7 @@ from flask import current_app, jsonify, redirect, render_template, request, url_
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import photo_out
+from dashboard.common import context
 from dashboard.phone import blueprint, csrf
 from dashboard.viewer import current_viewer
 from data import intake, workflow
@@ -58,8 +59,8 @@ def my_page():
             else "/login?next=/my"
         )
     viewer = field_viewer()
-    settings = current_app.extensions["gcc_settings"]
-    with current_app.extensions["gcc_db"].reader() as session:
+    settings = context.settings()
+    with context.db().reader() as session:
         rows = order_rows(session, viewer, settings.gcc_timezone)
     return render_template("phone/my.html", orders=rows, viewer=viewer, csrf_token=csrf.token())
 
@@ -71,13 +72,15 @@ def my_action(ticket_id: int, action: str):
     viewer = field_viewer()
     note = (request.form.get("note") or "").strip() or None
     outcome = intake.act(
-        current_app.extensions["gcc_db"],
-        current_app.extensions["gcc_settings"],
-        viewer,
+        context.db(),
+        context.settings(),
+        intake.Caller(
+            viewer,
+            scope=f"my:{viewer.staff_id or viewer.organisation_id}",
+            idempotency_key=request.form.get("idempotency_key") or None,
+        ),
         ticket_id,
         Action(action=action, note=note),
         uploads=uploads.cleaned_photos(),
-        scope=f"my:{viewer.staff_id or viewer.organisation_id}",
-        idempotency_key=request.form.get("idempotency_key") or None,
     )
     return jsonify({"ticket_id": outcome.ticket_id, "event_id": outcome.event_id})

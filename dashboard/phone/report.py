@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Response, current_app, render_template, request
+from flask import Response, render_template, request
 
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import categories
 from dashboard.api.v1 import submitted
+from dashboard.common import context
 from dashboard.phone import blueprint, csrf, limits, minimap
 from data import intake
 from data.access import Viewer
@@ -23,11 +24,11 @@ RESIDENT = Viewer(role="resident", name="居民")
 
 @blueprint.get("/report")
 def report_page():
-    with current_app.extensions["gcc_db"].reader() as session:
+    with context.db().reader() as session:
         groups: dict[str, list] = {}
         for c in categories(session):
             groups.setdefault(c.group_name, []).append(c)
-    settings = current_app.extensions["gcc_settings"]
+    settings = context.settings()
     return render_template(
         "phone/report.html",
         groups=groups,
@@ -40,7 +41,7 @@ def report_page():
 
 @blueprint.get("/report/map.svg")
 def report_map():
-    with current_app.extensions["gcc_db"].reader() as session:
+    with context.db().reader() as session:
         body = minimap.svg(session)
     return Response(body, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=600"})
 
@@ -56,13 +57,8 @@ def report_submit():
         raise ApiError(422, "invalid_request", f"unexpected field(s): {', '.join(unknown)}")
     report = Report.model_validate({**fields, "source": "resident"})
     photos = uploads.cleaned_photos()
+    caller = intake.Caller(RESIDENT, scope="form:report", idempotency_key=request.form.get("idempotency_key") or None)
     outcome = intake.submit(
-        current_app.extensions["gcc_db"],
-        current_app.extensions["gcc_settings"],
-        report,
-        actor=RESIDENT,
-        uploads=photos,
-        scope="form:report",
-        idempotency_key=request.form.get("idempotency_key") or None,
+        context.db(), context.settings(), caller, report, uploads=photos
     )
     return submitted(outcome)

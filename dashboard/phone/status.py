@@ -3,21 +3,23 @@ once it is closed, the resident's rating form (不满意 asks whether to reopen)
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template
+from flask import jsonify, render_template
 
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import public_status
+from dashboard.common import context
 from dashboard.phone import blueprint, csrf, limits
 from data import intake, workflow
 from data.access import Viewer
 from data.clock import zone
 from data.intake import RatingIn
 from data.models import Ticket
+from data.read.ticket_records import record_for_token
 
 
 def _ticket_id(token: str) -> int:
-    with current_app.extensions["gcc_db"].reader() as session:
+    with context.db().reader() as session:
         ticket_id = intake.ticket_id_for_token(session, token)
     if ticket_id is None:
         raise ApiError(404, "not_found", "no ticket has this token")
@@ -26,10 +28,12 @@ def _ticket_id(token: str) -> int:
 
 @blueprint.get("/t/<token>")
 def status_page(token: str):
-    ticket_id = _ticket_id(token)
-    with current_app.extensions["gcc_db"].reader() as session:
-        status = public_status(session, session.get(Ticket, ticket_id))
-    tz = zone(current_app.extensions["gcc_settings"].gcc_timezone)
+    with context.db().reader() as session:
+        record = record_for_token(session, Viewer(role="resident", ticket_token=token), token)
+    if record is None:
+        raise ApiError(404, "not_found", "no ticket has this token")
+    status = public_status(record)
+    tz = zone(context.settings().gcc_timezone)
     return render_template("phone/status.html", s=status, tz=tz, csrf_token=csrf.token())
 
 
@@ -42,13 +46,13 @@ def rate(token: str):
     fields["reopen"] = fields.get("reopen") in ("1", "true", "on", True)
     rating = RatingIn.model_validate({**fields, "token": token})
     outcome = intake.rate(
-        current_app.extensions["gcc_db"],
-        current_app.extensions["gcc_settings"],
-        Viewer(role="resident", ticket_token=token, name="居民"),
+        context.db(),
+        context.settings(),
+        intake.Caller(Viewer(role="resident", ticket_token=token, name="居民")),
         ticket_id,
         rating,
     )
-    with current_app.extensions["gcc_db"].reader() as session:
+    with context.db().reader() as session:
         ticket = session.get(Ticket, outcome.ticket_id)
         return jsonify(
             {"ticket_id": ticket.id, "status": ticket.status, "status_label": workflow.STATUS_LABELS[ticket.status]}

@@ -21,7 +21,8 @@ from data.access import AccessDenied, NotVisible, Viewer
 from data.clock import utcnow
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
-from data.read.tickets import TicketView, deadline
+from data.read.ticket_records import TicketRecord
+from data.read.tickets import deadline
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def deadline_row(label: str, due, done, now, tz: str) -> html.Div:
     )
 
 
-def timeline(view: TicketView, tz: str) -> html.Ol:
+def timeline(view: TicketRecord, tz: str) -> html.Ol:
     items = []
     for e in view.events:
         transition = ""
@@ -97,7 +98,7 @@ def timeline(view: TicketView, tz: str) -> html.Ol:
     return html.Ol(items, className="timeline")
 
 
-def ticket_figure(view: TicketView, cfg) -> dict | None:
+def ticket_figure(view: TicketRecord, cfg) -> dict | None:
     with reader() as session:
         geometry = grid_geometry(session)
     feature = geometry.features.get(view.grid.code) if view.grid else None
@@ -120,7 +121,7 @@ def ticket_figure(view: TicketView, cfg) -> dict | None:
     )
 
 
-def sections(viewer: Viewer, view: TicketView) -> tuple[list, list, html.Section]:
+def sections(viewer: Viewer, view: TicketRecord) -> tuple[list, list, html.Section]:
     """(head, left column, location card) of the page."""
     cfg = settings()
     tz = cfg.gcc_timezone
@@ -132,12 +133,12 @@ def sections(viewer: Viewer, view: TicketView) -> tuple[list, list, html.Section
     if view.overdue or deadline(view.handle_due_at, view.closed_at, now).state == "overdue":
         badges.append(html.Span(t("kpi.overdue_now"), className="badge tone-bad"))
     facts = [
-        (t("ticket.category"), f"{view.main_category} / {view.category}"),
+        (t("ticket.category"), view.category_path),
         (t("ticket.source"), source_label(view.source)),
         (t("ticket.priority"), t(f"priority.{view.priority}") if view.priority in (1, 2, 3) else str(view.priority)),
         (t("table.created"), local(view.created_at, tz)),
-        (t("ticket.reporter"), " ".join(x for x in (view.reporter_name, view.reporter_phone) if x) or "—"),
-        (t("ticket.address"), view.address or "—"),
+        (t("ticket.reporter"), " ".join(x for x in (view.reporter.name, view.reporter.phone) if x) or "—"),
+        (t("ticket.address"), view.reporter.address or "—"),
         (t("ticket.grid"), dcc.Link(place.name, href=region_href(place)) if place else "—"),
         (t("ticket.match"), match_label(view.location_match)),
         (t("ticket.assignee"), view.assignee or "—"),

@@ -1,8 +1,11 @@
 """A year of ticket history for the demo district, written in bulk.
 
-Tickets are replayed step by step through the same transition table as data.workflow
-(`check_transition` validates every step), with deadlines from data.deadlines, so the history is
-one the live system could have produced: daily and weekly rhythm, hot spots, about half of the
+Each ticket's life is decided here (when it is accepted, how fast its assignee answers, whether it
+is sent back, rated, reopened) but every step is taken by the product's own transition code:
+data.workflow.step checks the state and the role and runs the action's effect (dispatch to the
+grid's team, deadlines from data.deadlines, escalation rows, ratings) on an in-memory ticket,
+through a data.workflow.MemoryContext. So the history is one the live system could have produced,
+and it cannot drift from the workflow: daily and weekly rhythm, hot spots, about half of the
 property companies' orders answered in time and the rest after community supervision, some
 rework, overdue orders escalated to the street, ratings and a few reopened orders. Steps later
 than `now` have not happened yet, so recent tickets are open in every state; escalations due in
@@ -12,22 +15,23 @@ off for a while.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import shapely
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from data import deadlines
+from data import deadlines, workflow
+from data.access import Viewer
 from data.clock import utcnow
 from data.demo.district import DemoWorld, category_weights
 from data.demo.reference import DESCRIPTIONS, IOT_CATEGORIES, SOURCES
 from data.locate import GridLocator
 from data.models import Escalation, Rating, Ticket, TicketEvent
-from data.workflow import check_transition
+from data.workflow import ActionInput
 
 SWEEP_LAG = timedelta(hours=2)
 HOUR_PROFILE = np.array(
@@ -97,49 +101,28 @@ def generate_history(
     iot_cats = [i for i, c in enumerate(cats) if c.code in IOT_CATEGORIES]
     is_iot = sources == source_names.index("iot")
     cat_choice[is_iot] = rng.choice(iot_cats, size=int(is_iot.sum()))
-    calendar = deadlines.WorkCalendar(days=_holidays(session))
 
     bulk = Bulk()
+    life = Life(world, bulk, deadlines.WorkCalendar(days=_holidays(session)), photos, now, rng)
     last_of_category: dict[int, int] = {}
     for i in range(n):
         category = cats[cat_choice[i]]
         place = locator.placement_at(int(idx[i]), str(match[i]))
         source = source_names[sources[i]]
         name, phone = people[int(rng.integers(len(people)))] if source in ("resident", "hotline") else (None, None)
-        ticket = _replay(
-            i + 1,
-            rng,
-            created[i],
-            now,
-            category,
-            place,
-            world,
-            calendar,
-            photos,
-            duplicate_of=last_of_category.get(category.id),
-            bulk=bulk,
-        )
         texts = DESCRIPTIONS.get(category.name, (category.name,))
-        ticket.update(
+        submission = workflow.Submission(
             source=source,
-            external_id=None,
-            public_token=secrets.token_urlsafe(12),
             category_id=category.id,
-            priority=1 if category.response_hours <= 2 else 2,
             description=texts[int(rng.integers(len(texts)))],
-            address=None,
-            reporter_name=name,
-            reporter_phone=phone,
             lon=float(lon[i]),
             lat=float(lat[i]),
-            location_match=place.match,
-            grid_id=place.grid_id,
-            community_id=place.community_id,
-            street_id=place.street_id,
-            boundary_id=place.boundary_id,
-            created_at=created[i],
+            placement=place,
+            priority=1 if category.response_hours <= 2 else 2,
+            reporter_name=name,
+            reporter_phone=phone,
         )
-        bulk.tickets.append(ticket)
+        life.live(i + 1, submission, created[i], duplicate_of=last_of_category.get(category.id))
         last_of_category[category.id] = i + 1
         if i % 5000 == 0:
             progress(i, n)
@@ -215,201 +198,125 @@ def _hours(h: float) -> timedelta:
     return timedelta(seconds=float(h) * 3600)
 
 
-def _replay(tid, rng, created, now, category, place, world, calendar, photos, *, duplicate_of, bulk) -> dict:
-    """One ticket's life up to `now`; returns the ticket row's workflow fields."""
-    t = dict(
-        id=tid,
-        status="reported",
-        assignee_staff_id=None,
-        assignee_org_id=None,
-        escalation_level=0,
-        overdue=False,
-        rework_count=0,
-        duplicate_of_id=None,
-        rating=None,
-        photos=[],
-        accepted_at=None,
-        dispatched_at=None,
-        responded_at=None,
-        handled_at=None,
-        closed_at=None,
-        rated_at=None,
-        response_due_at=None,
-        handle_due_at=None,
-        updated_at=created,
-    )
-    dispatcher = world.dispatcher_ids[tid % len(world.dispatcher_ids)]
-    events = bulk.events
+class Life:
+    """Lives tickets through data.workflow.step, collecting their rows in `bulk`."""
 
-    def step(action, at, actor_role, *, actor=None, note=None, ev_photos=(), data=None, to=None) -> bool:
-        if at > now:
-            return False
-        transition = check_transition(t["status"], action)
-        to_status = to or transition.target or t["status"]
-        events.append(
-            dict(
-                ticket_id=tid,
-                at=at,
-                action=action,
-                from_status=t["status"],
-                to_status=to_status,
-                actor_role=actor_role,
-                actor_staff_id=actor,
-                actor_name=None,
-                note=note,
-                photos=list(ev_photos),
-                data=data or {},
-                grid_id=place.grid_id,
-                previous_grid_id=None,
-            )
+    def __init__(self, world: DemoWorld, bulk: Bulk, calendar, photos: list[str], now: datetime, rng):
+        self.world, self.bulk, self.photos, self.now, self.rng = world, bulk, photos, now, rng
+        self.ctx = workflow.MemoryContext(
+            categories={c.id: c for c in world.categories},
+            teams={g: workflow.Team(world.worker_of.get(g), world.property_of.get(g)) for g in world.grid_ids},
+            calendar=calendar,
         )
-        t["status"] = to_status
-        t["updated_at"] = at
+        self.system = Viewer.system()
+        self.dispatchers = [Viewer(role="dispatcher", staff_id=d) for d in world.dispatcher_ids]
+
+    def live(self, tid: int, submission: workflow.Submission, created: datetime, *, duplicate_of: int | None) -> None:
+        """One ticket's life up to `now`: its row and events go into the bulk lists."""
+        ticket = SimpleNamespace(id=tid, **workflow.ticket_fields(submission, created))
+        self.ticket, self.category = ticket, self.ctx.category(submission.category_id)
+        self.dispatcher = self.dispatchers[tid % len(self.dispatchers)]
+        self.bulk.events.append(
+            workflow.event_fields(ticket, Viewer(role="resident"), "report", None, "reported", created)
+        )
+        self.ctx.known.add(tid)
+        self._life(created, duplicate_of)
+        self.bulk.tickets.append(vars(ticket))
+
+    def step(self, viewer: Viewer, action: str, at: datetime, **fields) -> bool:
+        """Take one step if its time has come (else the ticket stays where it is now)."""
+        if at > self.now:
+            return False
+        self.bulk.events.append(workflow.step(self.ctx, viewer, self.ticket, ActionInput(action, at=at, **fields)))
+        for kind, row in self.ctx.take_pending():
+            rows = self.bulk.escalations if kind == "escalation" else self.bulk.ratings
+            rows.append({**row, "event_index": len(self.bulk.events) - 1} if kind == "escalation" else row)
         return True
 
-    events.append(
-        dict(
-            ticket_id=tid,
-            at=created,
-            action="report",
-            from_status=None,
-            to_status="reported",
-            actor_role="resident",
-            actor_staff_id=None,
-            actor_name=None,
-            note=None,
-            photos=[],
-            data={},
-            grid_id=place.grid_id,
-            previous_grid_id=None,
-        )
-    )
-    at = created + timedelta(minutes=float(rng.uniform(4, 75)))
-    roll = rng.random()
-    if roll < 0.03:
-        step("reject", at, "dispatcher", actor=dispatcher, note="不属于受理范围")
-        return t
-    if roll < 0.06 and duplicate_of:
-        if step("mark_duplicate", at, "dispatcher", actor=dispatcher, data={"duplicate_of": duplicate_of}):
-            t["duplicate_of_id"] = duplicate_of
-        return t
-    if not step("accept", at, "dispatcher", actor=dispatcher):
-        return t
-    t["accepted_at"] = at
-
-    if place.grid_id is None:
-        return t  # outside every grid: waits in the unassigned queue for a manual dispatch
-    is_property = category.property_matter and world.property_of.get(place.grid_id)
-    staff = None if is_property else world.worker_of[place.grid_id]
-    org = world.property_of[place.grid_id] if is_property else None
-    at += timedelta(minutes=float(rng.uniform(1, 20)))
-    if not _dispatch(t, step, at, staff, org, category, calendar, auto=True):
-        return t
-
-    rounds = 0
-    while True:
-        rounds += 1
-        # Response (接单): property companies answer in time about half the time; the rest answer
-        # after the community's supervision (督办). Grid workers are mostly prompt.
-        in_time = rng.random() < (0.5 if is_property else 0.88)
-        due = t["response_due_at"]
-        if in_time:
-            at = t["dispatched_at"] + (due - t["dispatched_at"]) * float(rng.uniform(0.05, 0.9))
-        else:
-            at = due + _hours(rng.uniform(0.3, 8))
-            if due <= now - SWEEP_LAG:
-                _escalate(t, step, bulk, due, 1, "response_timeout")
-        if not step("respond", at, "property" if is_property else "grid_worker", actor=staff):
-            return t
-        t["responded_at"] = at
-
-        # Handling: mostly well inside the limit, some late (overdue → the street).
-        handle_due = t["handle_due_at"]
-        late = rng.random() < 0.08
-        span = (handle_due - t["dispatched_at"]).total_seconds()
-        if late:
-            at = handle_due + _hours(rng.uniform(1, 48))
-        else:
-            at = max(
-                at + timedelta(minutes=20), t["dispatched_at"] + timedelta(seconds=span * float(rng.uniform(0.1, 0.85)))
+    def _life(self, created: datetime, duplicate_of: int | None) -> None:
+        t, rng = self.ticket, self.rng
+        at = created + timedelta(minutes=float(rng.uniform(4, 75)))
+        roll = rng.random()
+        if roll < 0.03:
+            self.step(self.dispatcher, "reject", at, note="不属于受理范围")
+            return
+        if roll < 0.06 and duplicate_of:
+            self.step(self.dispatcher, "mark_duplicate", at, duplicate_of=duplicate_of)
+            return
+        if not self.step(self.dispatcher, "accept", at) or t.grid_id is None:
+            return  # (outside every grid: waits in the unassigned queue for a manual dispatch)
+        at += timedelta(minutes=float(rng.uniform(1, 20)))
+        if not self.step(self.system, "dispatch", at):
+            return
+        rounds = 0
+        while True:
+            rounds += 1
+            assignee = (
+                Viewer(role="property", organisation_id=t.assignee_org_id)
+                if t.assignee_org_id
+                else Viewer(role="grid_worker", staff_id=t.assignee_staff_id)
             )
-        if handle_due <= now - SWEEP_LAG and at > handle_due:
-            t["overdue"] = True
-            # The sweep would have fired at the deadline; events stay in time order per ticket.
-            _escalate(t, step, bulk, max(handle_due, t["responded_at"]), 2, "handling_overdue")
-        for attempt in range(3):
-            photo = photos[int(rng.integers(len(photos)))]
-            if not step(
-                "handle",
-                at,
-                "property" if is_property else "grid_worker",
-                actor=staff,
-                note="已处理完毕",
-                ev_photos=[photo],
-            ):
-                return t
-            t["handled_at"] = at
-            t["photos"] = [*t["photos"], photo]
-            at += _hours(rng.uniform(0.3, 6))
-            if attempt == 0 and rng.random() < 0.07:
-                if not step("send_back", at, "dispatcher", actor=dispatcher, note="现场核查未处理到位"):
-                    return t
-                t["rework_count"] += 1
-                t["handled_at"] = None
-                at += _hours(rng.uniform(1, 20))
-                continue
-            break
-        if not step("verify_close", at, "dispatcher", actor=dispatcher, data={"on_time": at <= t["handle_due_at"]}):
-            return t
-        t["closed_at"] = at
+            # Response (接单): property companies answer in time about half the time; the rest answer
+            # after the community's supervision (督办). Grid workers are mostly prompt.
+            in_time = rng.random() < (0.5 if t.assignee_org_id else 0.88)
+            due = t.response_due_at
+            if in_time:
+                at = t.dispatched_at + (due - t.dispatched_at) * float(rng.uniform(0.05, 0.9))
+            else:
+                at = due + _hours(rng.uniform(0.3, 8))
+                if due <= self.now - SWEEP_LAG:
+                    self._escalate(due, 1, "response_timeout")
+            if not self.step(assignee, "respond", at):
+                return
 
-        if rng.random() > 0.7:
-            return t
-        at += _hours(rng.uniform(1, 48))
-        r = rng.random()
-        value = "satisfied" if r < 0.8 or rounds > 1 else ("basic" if r < 0.94 else "unsatisfied")
-        if not step("rate", at, "resident", data={"rating": value}):
-            return t
-        t["rating"], t["rated_at"] = value, at
-        bulk.ratings.append(dict(ticket_id=tid, at=at, value=value, comment=None))
-        if value != "unsatisfied" or rng.random() > 0.3:
-            return t
-        at += _hours(rng.uniform(0.5, 6))
-        if not step("reopen", at, "resident", to="dispatched"):
-            return t
-        t["closed_at"] = t["handled_at"] = t["responded_at"] = None
-        _deadlines(t, at, category, calendar)
-        t["dispatched_at"] = at
+            # Handling: mostly well inside the limit, some late (overdue → the street).
+            handle_due = t.handle_due_at
+            span = (handle_due - t.dispatched_at).total_seconds()
+            if rng.random() < 0.08:
+                at = handle_due + _hours(rng.uniform(1, 48))
+            else:
+                at = max(
+                    at + timedelta(minutes=20),
+                    t.dispatched_at + timedelta(seconds=span * float(rng.uniform(0.1, 0.85))),
+                )
+            if handle_due <= self.now - SWEEP_LAG and at > handle_due:
+                t.overdue = True  # the sweep's flag, then its escalation at the deadline
+                self._escalate(max(handle_due, t.responded_at), 2, "handling_overdue")
+            for attempt in range(3):
+                photo = self.photos[int(rng.integers(len(self.photos)))]
+                if not self.step(assignee, "handle", at, note="已处理完毕", photos=(photo,)):
+                    return
+                at += _hours(rng.uniform(0.3, 6))
+                if attempt == 0 and rng.random() < 0.07:
+                    if not self.step(self.dispatcher, "send_back", at, note="现场核查未处理到位"):
+                        return
+                    at += _hours(rng.uniform(1, 20))
+                    continue
+                break
+            if not self.step(self.dispatcher, "verify_close", at):
+                return
 
+            if rng.random() > 0.7:
+                return
+            at += _hours(rng.uniform(1, 48))
+            r = rng.random()
+            value = "satisfied" if r < 0.8 or rounds > 1 else ("basic" if r < 0.94 else "unsatisfied")
+            resident = Viewer(role="resident", ticket_token=t.public_token)
+            if not self.step(resident, "rate", at, rating=value):
+                return
+            if value != "unsatisfied" or rng.random() > 0.3:
+                return
+            at += _hours(rng.uniform(0.5, 6))
+            if not self.step(resident, "reopen", at):
+                return
 
-def _dispatch(t, step, at, staff, org, category, calendar, *, auto) -> bool:
-    data = {"assignee_staff_id": staff, "assignee_org_id": org, "auto": auto}
-    if not step("dispatch", at, "system", data=data):
-        return False
-    t["assignee_staff_id"], t["assignee_org_id"] = staff, org
-    t["dispatched_at"] = at
-    _deadlines(t, at, category, calendar)
-    return True
-
-
-def _deadlines(t, at, category, calendar) -> None:
-    t["response_due_at"] = deadlines.due_at(
-        at, category.response_hours, working_hours=category.working_hours, calendar=calendar
-    )
-    t["handle_due_at"] = deadlines.due_at(
-        at, category.handling_hours, working_hours=category.working_hours, calendar=calendar
-    )
+    def _escalate(self, at: datetime, level: int, reason: str) -> None:
+        if self.ticket.escalation_level < level:
+            self.step(self.system, "escalate", at, data={"level": level, "reason": reason})
 
 
-def _escalate(t, step, bulk, at, level, reason) -> None:
-    if t["escalation_level"] >= level:
-        return
-    note = f"{'响应' if level == 1 else '处置'}超时，自动督办至{'社区' if level == 1 else '街道'}"
-    if step("escalate", at, "system", note=note, data={"level": level, "reason": reason}):
-        t["escalation_level"] = level
-        bulk.escalations.append(
-            dict(ticket_id=t["id"], level=level, reason=reason, at=at, event_index=len(bulk.events) - 1)
-        )
+def _hours(h: float) -> timedelta:
+    return timedelta(seconds=float(h) * 3600)
 
 
 def _write(session: Session, bulk: Bulk) -> None:

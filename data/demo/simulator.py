@@ -37,15 +37,17 @@ def step(db: Database, settings: Settings, rng: random.Random | None = None) -> 
             point = _random_point(poly, rng)
             category = rng.choice(cats)
             texts = DESCRIPTIONS.get(category.name, (category.name,))
-            workflow.create_ticket(
+            workflow.create(
                 session,
                 Viewer(role="resident", name="居民"),
-                source=rng.choice(["resident", "resident", "patrol", "hotline", "iot"]),
-                category_id=category.id,
-                description=rng.choice(texts),
-                lon=point.x,
-                lat=point.y,
-                placement=loc.place(point.x, point.y),
+                workflow.Submission(
+                    source=rng.choice(["resident", "resident", "patrol", "hotline", "iot"]),
+                    category_id=category.id,
+                    description=rng.choice(texts),
+                    lon=point.x,
+                    lat=point.y,
+                    placement=loc.place(point.x, point.y),
+                ),
             )
             created += 1
     open_ids = _open_ticket_ids(db, rng)
@@ -90,23 +92,26 @@ def _advance(session, ticket_id: int, rng: random.Random, settings: Settings) ->
     ticket = session.get(Ticket, ticket_id)
     status = ticket.status
     if status == "reported":
-        workflow.apply(session, system, ticket_id, "accept")
+        workflow.apply(session, system, ticket_id, workflow.ActionInput("accept"))
     elif status == "accepted":
-        workflow.apply(session, system, ticket_id, "dispatch")
+        workflow.apply(session, system, ticket_id, workflow.ActionInput("dispatch"))
     elif status in ("dispatched", "in_progress"):
         actor = _assignee_viewer(session, ticket)
         action = "respond" if status == "dispatched" else "handle"
         photos = demo_photos(settings)[:1] if action == "handle" else None
-        workflow.apply(session, actor, ticket_id, action, note="已到现场处理", photos=photos)
+        workflow.apply(session, actor, ticket_id, workflow.ActionInput(action, note="已到现场处理", photos=photos))
     elif status == "handled":
         if rng.random() < 0.08:
-            workflow.apply(session, system, ticket_id, "send_back", note="现场核查未处理到位")
+            workflow.apply(session, system, ticket_id, workflow.ActionInput("send_back", note="现场核查未处理到位"))
         else:
-            workflow.apply(session, system, ticket_id, "verify_close")
+            workflow.apply(session, system, ticket_id, workflow.ActionInput("verify_close"))
     elif status == "closed":
         value = rng.choices(["satisfied", "basic", "unsatisfied"], weights=[80, 14, 6])[0]
         workflow.apply(
-            session, Viewer(role="resident", ticket_token=ticket.public_token), ticket_id, "rate", rating=value
+            session,
+            Viewer(role="resident", ticket_token=ticket.public_token),
+            ticket_id,
+            workflow.ActionInput("rate", rating=value),
         )
     else:
         return False

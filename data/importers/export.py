@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from data.access import Viewer, ticket_clause
+from data.access import Viewer
 from data.clock import utcnow, zone
-from data.models import Category, Region, Ticket
+from data.read.ticket_filter import TicketFilter
+from data.read.ticket_records import iter_ticket_records
 
 COLUMNS = (
     "external_id",
@@ -60,62 +60,33 @@ def ticket_rows(
     tz: str = "Asia/Shanghai",
 ) -> Iterator[dict]:
     """Export rows (dicts keyed by COLUMNS) for the tickets in the viewer's scope, created at or
-    after `since`, in ticket id order. Raises AccessDenied without the export permission."""
-    viewer.require("export")
+    after `since`, in ticket id order, mapped from the read layer's records (streamed). Raises
+    AccessDenied without the export permission."""
     now = now or utcnow()
     local = zone(tz)
-    grid, community, street = aliased(Region), aliased(Region), aliased(Region)
-    stmt = (
-        select(
-            Ticket.id,
-            Ticket.external_id,
-            Ticket.source,
-            Ticket.status,
-            Ticket.created_at,
-            Ticket.closed_at,
-            Ticket.handle_due_at,
-            Ticket.overdue,
-            Ticket.lon,
-            Ticket.lat,
-            Ticket.location_match,
-            grid.code,
-            community.code,
-            street.code,
-            Category.code,
-            Category.name,
-        )
-        .join(Category, Category.id == Ticket.category_id)
-        .outerjoin(grid, grid.id == Ticket.grid_id)
-        .outerjoin(community, community.id == Ticket.community_id)
-        .outerjoin(street, street.id == Ticket.street_id)
-        .where(ticket_clause(viewer))
-        .order_by(Ticket.id)
-        .execution_options(yield_per=5000)
-    )
-    if since is not None:
-        stmt = stmt.where(Ticket.created_at >= since)
 
     def when(value):
         return value.astimezone(local).isoformat(timespec="seconds") if value is not None else ""
 
-    for r in session.execute(stmt):
+    wanted = TicketFilter(created_after=since)
+    for r in iter_ticket_records(session, viewer, wanted, order="id", now=now, permission="export"):
         yield {
-            "external_id": r[1] or "",
-            "source": r[2],
-            "ticket_id": r[0],
-            "grid_code": r[11] or "",
-            "community_code": r[12] or "",
-            "street_code": r[13] or "",
-            "status": r[3],
-            "category_code": r[14],
-            "category": r[15],
-            "created_at": when(r[4]),
-            "closed_at": when(r[5]),
-            "due_at": when(r[6]),
-            "overdue": "true" if is_overdue(r[3], r[6], r[5], r[7], now) else "false",
-            "lon": "" if r[8] is None else repr(float(r[8])),
-            "lat": "" if r[9] is None else repr(float(r[9])),
-            "location_match": r[10],
+            "external_id": r.external_id or "",
+            "source": r.source,
+            "ticket_id": r.id,
+            "grid_code": r.grid.code if r.grid else "",
+            "community_code": r.community.code if r.community else "",
+            "street_code": r.street.code if r.street else "",
+            "status": r.status,
+            "category_code": r.category.code,
+            "category": r.category.name,
+            "created_at": when(r.created_at),
+            "closed_at": when(r.closed_at),
+            "due_at": when(r.handle_due_at),
+            "overdue": "true" if is_overdue(r.status, r.handle_due_at, r.closed_at, r.overdue, now) else "false",
+            "lon": "" if r.lon is None else repr(float(r.lon)),
+            "lat": "" if r.lat is None else repr(float(r.lat)),
+            "location_match": r.location_match,
         }
 
 

@@ -216,7 +216,7 @@ def reroute_open_tickets(session: Session, grid_locator, viewer: Viewer, at: dat
             row.street_id,
         ):
             continue
-        workflow.apply(session, viewer, row.id, "regrid", placement=placement, at=at)
+        workflow.apply(session, viewer, row.id, workflow.ActionInput("regrid", placement=placement, at=at))
         summary.rerouted += 1
         summary.rerouted_unassigned += placement.grid_id is None
 

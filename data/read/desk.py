@@ -1,99 +1,61 @@
 """The dispatcher's desk: queues of tickets waiting for someone, and whom an order can go to.
-Every query goes through data.access.ticket_clause and bounded, indexed conditions (status, due
-dates); a queue shows its oldest-waiting tickets first."""
+A queue is a TicketFilter of the read layer (data.read.ticket_records: scoped by the viewer,
+bounded, indexed conditions on status and due dates); it shows its oldest-waiting tickets first."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.access import Viewer, ticket_clause
+from data.access import Viewer
 from data.clock import utcnow
-from data.masking import mask_address
-from data.models import OPEN_STATUSES, WORKING_STATUSES, GridTeam, Organisation, Staff, Ticket
-from data.read.directory import categories, directory
-from data.read.scope import effective
+from data.models import GridTeam, Organisation, Staff
+from data.read.directory import directory
+from data.read.ticket_filter import TicketFilter
+from data.read.ticket_records import count_tickets, ticket_records
 
 QUEUES = ("new", "unassigned", "overdue", "escalated", "unlocated")
 QUEUE_LIMIT = 500
-
-
-def queue_clause(queue: str, now: datetime):
-    if queue == "new":  # reported, not yet accepted or rejected (待受理)
-        return [Ticket.status == "reported"]
-    if queue == "unassigned":  # accepted (立案) but not dispatched (待派遣)
-        return [Ticket.status == "accepted"]
-    if queue == "overdue":
-        return [Ticket.status.in_(WORKING_STATUSES), Ticket.handle_due_at < now]
-    if queue == "escalated":
-        return [Ticket.status.in_(OPEN_STATUSES), Ticket.escalation_level > 0]
-    if queue == "unlocated":  # in no grid: the community or the desk must place it (属地兜底)
-        return [Ticket.status.in_(OPEN_STATUSES), Ticket.grid_id.is_(None)]
-    raise ValueError(f"unknown queue {queue!r}")
-
-
-def _order(queue: str):
-    if queue == "overdue":
-        return [Ticket.handle_due_at.asc(), Ticket.id.asc()]
-    return [Ticket.created_at.asc(), Ticket.id.asc()]
+# Each queue as the read layer's filter, and the order it is worked in (oldest waiting first).
+QUEUE_FILTERS = {
+    "new": (TicketFilter(statuses=("reported",)), "oldest"),  # not yet accepted or rejected (待受理)
+    "unassigned": (TicketFilter(statuses=("accepted",)), "oldest"),  # accepted (立案), not dispatched
+    "overdue": (TicketFilter(status_group="overdue"), "due"),
+    "escalated": (TicketFilter(open=True, escalated=True), "oldest"),
+    # In no grid: the community or the desk must place it (属地兜底).
+    "unlocated": (TicketFilter(open=True, unplaced=True), "oldest"),
+}
 
 
 def queue_counts(session: Session, viewer: Viewer, *, now: datetime | None = None) -> dict[str, int]:
-    viewer.require("tickets")
     now = now or utcnow()
-    base = ticket_clause(effective(session, viewer))
-    return {
-        q: session.scalar(select(func.count()).select_from(Ticket).where(base, *queue_clause(q, now))) or 0
-        for q in QUEUES
-    }
+    return {q: count_tickets(session, viewer, QUEUE_FILTERS[q][0], now=now) for q in QUEUES}
 
 
 def queue_rows(
     session: Session, viewer: Viewer, queue: str, *, now: datetime | None = None, limit: int = QUEUE_LIMIT
 ) -> list[dict]:
-    viewer.require("tickets")
-    now = now or utcnow()
-    rows = session.execute(
-        select(
-            Ticket.id,
-            Ticket.created_at,
-            Ticket.category_id,
-            Ticket.status,
-            Ticket.grid_id,
-            Ticket.community_id,
-            Ticket.source,
-            Ticket.address,
-            Ticket.handle_due_at,
-            Ticket.escalation_level,
-            Ticket.priority,
-        )
-        .where(ticket_clause(effective(session, viewer)), *queue_clause(queue, now))
-        .order_by(*_order(queue))
-        .limit(limit)
-    ).all()
-    cats = categories(session)
-    tree = directory(session)
-    out = []
-    for r in rows:
-        place = tree.get(r.grid_id) or tree.get(r.community_id)
-        cat = cats.get(r.category_id)
-        out.append(
-            {
-                "id": r.id,
-                "created_at": r.created_at,
-                "category": cat.name if cat else "",
-                "status": r.status,
-                "grid": place.name if place else "",
-                "source": r.source,
-                "address": mask_address(r.address) or "",
-                "handle_due_at": r.handle_due_at,
-                "escalation_level": r.escalation_level,
-                "priority": r.priority,
-            }
-        )
-    return out
+    if queue not in QUEUE_FILTERS:
+        raise ValueError(f"unknown queue {queue!r}")
+    wanted, order = QUEUE_FILTERS[queue]
+    records = ticket_records(session, viewer, wanted, order=order, limit=limit, now=now)
+    return [
+        {
+            "id": r.id,
+            "created_at": r.created_at,
+            "category": r.category.name,
+            "status": r.status,
+            "grid": r.place.name if r.place else "",
+            "source": r.source,
+            "address": r.reporter.address or "",
+            "handle_due_at": r.handle_due_at,
+            "escalation_level": r.escalation_level,
+            "priority": r.priority,
+        }
+        for r in records
+    ]
 
 
 def assignee_options(session: Session, viewer: Viewer, grid_id: int | None) -> list[dict]:

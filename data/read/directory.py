@@ -99,6 +99,10 @@ class CategoryInfo:
     code: str
     name: str
     parent_id: int | None
+    kind: str = "event"  # component 部件 | event 事件
+    property_matter: bool = False
+    response_hours: float = 0.0
+    handling_hours: float = 0.0
 
     @property
     def is_main(self) -> bool:
@@ -115,8 +119,19 @@ def categories(session: Session) -> dict[int, CategoryInfo]:
     key = (url, *version)
 
     def load():
-        rows = session.execute(select(Category.id, Category.code, Category.name, Category.parent_id))
-        return {r.id: CategoryInfo(r.id, r.code, r.name, r.parent_id) for r in rows}
+        rows = session.execute(
+            select(
+                Category.id,
+                Category.code,
+                Category.name,
+                Category.parent_id,
+                Category.kind,
+                Category.property_matter,
+                Category.response_hours,
+                Category.handling_hours,
+            )
+        )
+        return {r.id: CategoryInfo(*r) for r in rows}
 
     return _categories.get_or_build(key, load)
 

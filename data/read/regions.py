@@ -7,18 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import false, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from data import indicators
-from data.access import NotVisible, Viewer, ticket_clause
+from data.access import NotVisible, Viewer
 from data.clock import day_start, local_day, utcnow
 from data.masking import mask_phone, suppress_small
-from data.models import GridStat, GridTeam, Organisation, Region, Staff, Ticket
+from data.models import GridStat, GridTeam, Organisation, Region, Staff
 from data.read.cache import Memo
 from data.read.directory import RegionInfo, directory
 from data.read.scope import effective, grids_under, stat_scope, visible_region
 from data.read.screen import NO_RATIO, Ratio
+from data.read.ticket_filter import TicketFilter, ticket_conditions
 
 PROFILE_FIELDS = ("population", "households", "houses")
 KEY_GROUPS = ("low_income", "disabled", "elderly_alone")
@@ -140,17 +141,8 @@ def _team(session: Session, region: Region, tree) -> list[TeamMember]:
 
 
 def region_ticket_clause(session: Session, viewer: Viewer, region: RegionInfo):
-    """Tickets of a region the viewer may see, with an indexed column for each level (a street
-    goes through its grids: tickets.street_id has no index of its own)."""
-    base = ticket_clause(effective(session, viewer))
-    if region.level == "district":
-        return base
-    if region.level == "grid":
-        return base & (Ticket.grid_id == region.id)
-    if region.level == "community":
-        return base & (Ticket.community_id == region.id)
-    grid_ids = [g.id for g in grids_under(directory(session), region.id)]
-    return base & (Ticket.grid_id.in_(grid_ids) if grid_ids else false())
+    """Tickets of a region the viewer may see (data.read.ticket_filter's region condition)."""
+    return and_(*ticket_conditions(session, viewer, TicketFilter(region=region), utcnow()))
 
 
 _weeks: Memo[indicators.Indicators] = Memo(max_entries=2048, ttl=3600)

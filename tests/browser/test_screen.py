@@ -194,17 +194,19 @@ def _accepted_ticket(server) -> int:
         ).first()
         centre = shapely.from_geojson(current_boundary(s, grid_id).geometry).representative_point()
         category = s.scalars(select(Category).where(Category.code == "0101")).one()
-        ticket = workflow.create_ticket(
+        ticket = workflow.create(
             s,
             Viewer(role="resident"),
-            source="resident",
-            category_id=category.id,
-            description="路边垃圾堆积",
-            lon=centre.x,
-            lat=centre.y,
-            placement=locator(s).place(centre.x, centre.y),
+            workflow.Submission(
+                source="resident",
+                category_id=category.id,
+                description="路边垃圾堆积",
+                lon=centre.x,
+                lat=centre.y,
+                placement=locator(s).place(centre.x, centre.y),
+            ),
         )
-        workflow.apply(s, Viewer.system("测试调度"), ticket.id, "accept")
+        workflow.apply(s, Viewer.system("测试调度"), ticket.id, workflow.ActionInput("accept"))
         return ticket.id
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:23:46.201010
+Create Date: 2026-12-01 03:21:12.120685
 """
 
 from alembic import op
@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('job_id', sa.String(length=64), nullable=False),
     sa.Column('last_started_at', data.clock.UTCDateTime(), nullable=True),
     sa.Column('last_finished_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('last_ok_at', data.clock.UTCDateTime(), nullable=True),
     sa.Column('last_ok', sa.Boolean(), nullable=True),
     sa.Column('last_summary', sa.JSON(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
