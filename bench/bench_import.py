@@ -124,8 +124,8 @@ def backend_rows(label: str, env: dict, files: dict, n_tickets: int, n_grids: in
     assert f"imported {n_tickets}" in out, out
     rows.append((label, f"import-tickets, {n_tickets:,} rows (+ aggregates refresh)", n_tickets, s, work_seconds(out)))
     s, out = run(env, "import-tickets", files["tickets"], "--source", "hotline", *MAPPING)
-    assert f"already imported (skipped) {n_tickets}" in out, out
-    rows.append((label, "import-tickets again (all skipped)", n_tickets, s, work_seconds(out)))
+    assert f"unchanged {n_tickets}" in out, out
+    rows.append((label, "import-tickets again (all unchanged)", n_tickets, s, work_seconds(out)))
     s, out = run(env, "export-tickets", folder / f"export_{label}.csv")
     rows.append((label, f"export-tickets, {n_tickets:,} rows", n_tickets, s, None))
     if n_city:

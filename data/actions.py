@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import dispatch
+from data import dispatch, quality
 from data.errors import WorkflowError
 from data.models import ESCALATION_LEVELS, RATINGS, Escalation, Rating, Ticket, TicketEvent
 from data.placement import Placement
@@ -163,13 +163,69 @@ def reroute(session: Session, ticket: Ticket, placement: Placement, *, lon=None,
             data.update(from_staff_id=ticket.assignee_staff_id, from_org_id=ticket.assignee_org_id)
             ticket.assignee_staff_id, ticket.assignee_org_id = staff_id, org_id
             data.update(assignee_staff_id=staff_id, assignee_org_id=org_id)
+    _location_flags(ticket)
     return data
+
+
+def _location_flags(ticket: Ticket) -> None:
+    """An imported ticket's location flags follow where it now is (data.quality)."""
+    if ticket.system is not None:
+        ticket.data_quality = quality.with_location(ticket.data_quality, lon=ticket.lon, grid_id=ticket.grid_id)
 
 
 def _regrid(session, ticket, *, at, placement, **_):
     if placement is None:
         raise WorkflowError("placement_required", "re-routing after a grid change needs the new placement")
     return reroute(session, ticket, placement, at=at)
+
+
+# The columns another system controls for the tickets it exported (issue #13): a re-import sets
+# them through `sync`. The importer (data.importers.ticket_writer) works out their values.
+SYNC_COLUMNS = frozenset(
+    {
+        "status",
+        "source_status",
+        "source_record",
+        "data_quality",
+        "accepted_at",
+        "dispatched_at",
+        "handled_at",
+        "closed_at",
+        "handle_due_at",
+        "overdue",
+        "assignee_staff_id",
+        "assignee_org_id",
+    }
+)
+
+
+def _sync(session, ticket, *, at, data, placement, lon, lat, **_):
+    """The ticket's own system says something new of it (python app.py import-tickets on a newer
+    export): set the columns it controls (`data["fields"]`) and move it to its new point. The
+    event keeps every changed value as [before, after]."""
+    fields = dict((data or {}).get("fields") or {})
+    if not fields and placement is None:
+        raise WorkflowError("nothing_to_sync", "a sync needs the fields its system changed")
+    unknown = set(fields) - SYNC_COLUMNS
+    if unknown:
+        raise WorkflowError("bad_sync", f"a sync cannot set {', '.join(sorted(unknown))}")
+    out: dict = {k: data[k] for k in ("file", "line") if k in data}
+    changed = {}
+    for name, value in fields.items():
+        before = getattr(ticket, name)
+        if before != value and name != "source_record":
+            changed[name] = [_plain(before), _plain(value)]
+        setattr(ticket, name, value)
+    if placement is not None and (lon, lat) != (ticket.lon, ticket.lat):
+        changed["location"] = [[ticket.lon, ticket.lat], [lon, lat]]
+        out.update(reroute(session, ticket, placement, lon=lon, lat=lat, at=at))
+        ticket.lon, ticket.lat = lon, lat  # also when the source has no point any more
+        _location_flags(ticket)
+    return {**out, "changed": changed, "_to": fields.get("status")}
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _comment(session, ticket, *, note, **_):
@@ -193,5 +249,6 @@ HANDLERS = {
     "escalate": _escalate,
     "relocate": _relocate,
     "regrid": _regrid,
+    "sync": _sync,
     "comment": _comment,
 }

@@ -204,7 +204,10 @@ def _submit_once(session, settings, report, actor, source, lon, lat, uploads, sc
 def _submit(session, settings, report, actor, source, lon, lat, uploads, now, written) -> Outcome:
     category = resolve_category(session, settings, report, source)
     if report.external_id and session.scalar(
-        select(Ticket.id).where(Ticket.source == source, Ticket.external_id == report.external_id)
+        # Unique per channel among the tickets made here (system NULL; data.models.Ticket).
+        select(Ticket.id).where(
+            Ticket.system.is_(None), Ticket.source == source, Ticket.external_id == report.external_id
+        )
     ):
         raise IntakeError(
             "external_id_taken", f"a {source} ticket with external_id {report.external_id!r} exists already",

@@ -83,6 +83,9 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         # A grid redrawn under an open ticket (python app.py import-grids): only the system moves it.
         Transition("regrid", "网格调整", OPEN_STATUSES, None, ("system",)),
+        # A newer export of the ticket's own system changed it (python app.py import-tickets):
+        # only the system syncs, from any status to what the source says (data.actions._sync).
+        Transition("sync", "同步", tuple(STATUS_LABELS), None, ("system",)),
         Transition(
             "comment",
             "备注",
@@ -209,8 +212,10 @@ def apply(
     lon: float | None = None,
     lat: float | None = None,
     at: datetime | None = None,
+    data: dict | None = None,
 ) -> TicketEvent:
-    """Perform `action` on a ticket as `viewer`. Raises WorkflowError or AccessDenied; on either,
+    """Perform `action` on a ticket as `viewer` (`data`: the action's own input, e.g. a sync's
+    fields). Raises WorkflowError or AccessDenied; on either,
     nothing has been written."""
     at = at or utcnow()
     ticket = load_ticket(session, viewer, ticket_id, for_update=True)
@@ -233,6 +238,7 @@ def apply(
             lon=lon,
             lat=lat,
             viewer=viewer,
+            data=data,
         )
         or {}
     )
