@@ -116,6 +116,13 @@ class TicketOut(Out):
     closed_at: datetime | None
     response_due_at: datetime | None
     handle_due_at: datetime | None
+    system: str | None = Field(description="The system an imported ticket came from (null: made here).")
+    external_id: str | None = Field(description="The id in that system (or the API caller's own id).")
+    source_status: str | None = Field(description="An imported ticket's status word as its system gave it.")
+    data_quality: list[str] = Field(
+        description="What was odd in the imported record: time_order, closed_without_time, unknown_status, "
+        "unreadable_time, created_in_future, location_missing, location_outside (docs/import.md)."
+    )
     allowed_actions: list[str] = Field(description="Actions this client may perform now.")
 
 
@@ -324,6 +331,10 @@ def ticket_out(session: Session, viewer: Viewer, ticket: Ticket, regions: Region
         closed_at=ticket.closed_at,
         response_due_at=ticket.response_due_at,
         handle_due_at=ticket.handle_due_at,
+        system=ticket.system,
+        external_id=ticket.external_id,
+        source_status=ticket.source_status,
+        data_quality=list(ticket.data_quality or []),
         allowed_actions=workflow.allowed_actions(viewer, ticket),
     )
     if not detail:

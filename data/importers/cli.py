@@ -67,6 +67,12 @@ def _grids_args(p):
         "(the file's CRS is still honoured; default wgs84)",
     )
     p.add_argument("--layer", help="layer of a GeoPackage / file of a zip holding several")
+    p.add_argument(
+        "--retire-missing",
+        action="store_true",
+        help="retire the regions of this level the file does not have (they are reported either way) "
+        "and re-route their open tickets",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the report and what would change; write nothing")
 
 
@@ -93,6 +99,7 @@ def _import_grids(args, settings: Settings) -> int:
                 level=args.level,
                 at=utcnow(),
                 place=GridLocator.from_session if args.dry_run else locator,
+                retire_missing=args.retire_missing,
             )
     except GridImportError as exc:
         return _fail(str(exc))

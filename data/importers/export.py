@@ -39,8 +39,12 @@ COLUMNS = (
     "lon",
     "lat",
     "location_match",
+    "system",
+    "source_status",
+    "data_quality",
 )
 NOT_WORKED = ("rejected", "duplicate")
+CLOSED = ("closed", "rated")
 
 
 def is_overdue(status: str, due_at, closed_at, flagged: bool, now: datetime) -> bool:
@@ -48,6 +52,8 @@ def is_overdue(status: str, due_at, closed_at, flagged: bool, now: datetime) -> 
         return True
     if due_at is None or status in NOT_WORKED:
         return False
+    if closed_at is None and status in CLOSED:
+        return False  # closed without a close time (an imported record): unknown, not overdue
     return closed_at > due_at if closed_at is not None else due_at < now
 
 
@@ -78,6 +84,9 @@ def ticket_rows(
             Ticket.lon,
             Ticket.lat,
             Ticket.location_match,
+            Ticket.system,
+            Ticket.source_status,
+            Ticket.data_quality,
             grid.code,
             community.code,
             street.code,
@@ -103,12 +112,12 @@ def ticket_rows(
             "external_id": r[1] or "",
             "source": r[2],
             "ticket_id": r[0],
-            "grid_code": r[11] or "",
-            "community_code": r[12] or "",
-            "street_code": r[13] or "",
+            "grid_code": r[14] or "",
+            "community_code": r[15] or "",
+            "street_code": r[16] or "",
             "status": r[3],
-            "category_code": r[14],
-            "category": r[15],
+            "category_code": r[17],
+            "category": r[18],
             "created_at": when(r[4]),
             "closed_at": when(r[5]),
             "due_at": when(r[6]),
@@ -116,6 +125,9 @@ def ticket_rows(
             "lon": "" if r[8] is None else repr(float(r[8])),
             "lat": "" if r[9] is None else repr(float(r[9])),
             "location_match": r[10],
+            "system": r[11] or "",
+            "source_status": r[12] or "",
+            "data_quality": " ".join(r[13] or []),
         }
 
 

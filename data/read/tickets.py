@@ -224,6 +224,11 @@ class TicketView:
     responded_at: datetime | None
     handle_due_at: datetime | None
     closed_at: datetime | None
+    # Where an imported ticket came from and what was odd about it (data.quality, issue #13).
+    system: str | None = None
+    external_id: str | None = None
+    source_status: str | None = None
+    data_quality: list[str] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
     # What data.workflow.allowed_actions reads, copied out of the session (the row expires with it).
     state: SimpleNamespace | None = None
@@ -274,6 +279,10 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
         responded_at=ticket.responded_at,
         handle_due_at=ticket.handle_due_at,
         closed_at=ticket.closed_at,
+        system=ticket.system,
+        external_id=ticket.external_id,
+        source_status=ticket.source_status,
+        data_quality=list(ticket.data_quality or []),
         events=[
             EventView(
                 e.at, e.action, e.from_status, e.to_status, e.actor_role, e.actor_name, e.note, list(e.photos or [])
@@ -294,17 +303,20 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
 
 @dataclass(frozen=True)
 class Deadline:
-    state: str  # none | left | overdue | met | late
+    state: str  # none | left | overdue | met | late | ended
     seconds: float  # time left (left), past the deadline (overdue, late)
     due: datetime | None
     done: datetime | None
 
 
-def deadline(due: datetime | None, done: datetime | None, now: datetime) -> Deadline:
+def deadline(due: datetime | None, done: datetime | None, now: datetime, *, finished: bool = False) -> Deadline:
     """Where a deadline stands: still running (time left), passed while open (overdue by), met, or
-    met late."""
+    met late; `ended` when the ticket is finished without a time to compare (rejected, or closed
+    without a close time in an imported record)."""
     if due is None:
         return Deadline("none", 0.0, None, done)
+    if done is None and finished:
+        return Deadline("ended", 0.0, due, None)
     if done is not None:
         late = (done - due).total_seconds()
         return Deadline("late" if late > 0 else "met", max(late, 0.0), due, done)
