@@ -312,7 +312,7 @@ def _sync(session, changed, *, viewer, file_label, now, teams, summary) -> list[
             )
             to_status = data.pop("_to", None) or from_status
             ticket.status, ticket.updated_at = to_status, now
-            summary.synced_fields.update(data["changed"])
+            summary.synced_fields.update(list(data["changed"]))
             summary.synced += 1
             events.append(
                 dict(
