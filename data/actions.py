@@ -215,7 +215,8 @@ def _sync(session, ticket, *, at, data, placement, lon, lat, **_):
         before = getattr(ticket, name)
         if before != value and name != "source_record":
             changed[name] = [_plain(before), _plain(value)]
-        setattr(ticket, name, value)
+        if name != "status":  # the caller moves the status (`_to`), after reading where it was
+            setattr(ticket, name, value)
     if placement is not None and (lon, lat) != (ticket.lon, ticket.lat):
         changed["location"] = [[ticket.lon, ticket.lat], [lon, lat]]
         out.update(reroute(session, ticket, placement, lon=lon, lat=lat, at=at))

@@ -316,3 +316,32 @@ def test_grid_changes_keep_location_flags_current(cli, db, district, tmp_path):
         workflow.apply(s, DESK, ticket.id, "relocate", placement=placement, lon=lon, lat=lat,
                        at=datetime.now(UTC) + timedelta(seconds=1))  # fmt: skip
     assert tickets_of(db, "hotline")["F"].data_quality == []
+
+
+def test_sync_is_a_system_action_that_sets_only_what_its_system_controls(db, district):
+    from data.access import AccessDenied, Viewer
+    from tests.helpers import new_ticket
+
+    with db.session() as s:
+        t = new_ticket(s, district.grid_ids[0])
+        t.system, t.external_id = "12345", "S-1"
+        s.flush()
+        due = datetime(2026, 12, 1, tzinfo=UTC)
+        with pytest.raises(AccessDenied, match="may not sync"):
+            workflow.apply(s, DESK.__class__(role="dispatcher"), t.id, "sync", data={"fields": {"status": "closed"}})
+        with pytest.raises(workflow.WorkflowError, match="cannot set description"):
+            workflow.apply(s, DESK, t.id, "sync", data={"fields": {"description": "x"}})
+        with pytest.raises(workflow.WorkflowError, match="needs the fields"):
+            workflow.apply(s, DESK, t.id, "sync", data={})
+        event = workflow.apply(
+            s, DESK, t.id, "sync", data={"fields": {"status": "accepted", "handle_due_at": due}, "file": "f.csv"}
+        )
+        assert (event.from_status, event.to_status, t.status, t.handle_due_at) == (
+            "reported",
+            "accepted",
+            "accepted",
+            due,
+        )
+        assert event.data == {"file": "f.csv", "changed": {"status": ["reported", "accepted"],
+                                                           "handle_due_at": [None, due.isoformat()]}}  # fmt: skip
+        assert "sync" not in workflow.allowed_actions(Viewer(role="dispatcher"), t)
