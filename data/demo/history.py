@@ -7,7 +7,8 @@ property companies' orders answered in time and the rest after community supervi
 rework, overdue orders escalated to the street, ratings and a few reopened orders. Steps later
 than `now` have not happened yet, so recent tickets are open in every state; escalations due in
 the last two hours are left for the first deadline sweep to find, as if the scheduler had been
-off for a while.
+off for a while. When, where and what is reported is data.demo.rhythm's model, which the live
+simulator draws from too.
 """
 
 from __future__ import annotations
@@ -17,48 +18,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-import shapely
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from data import deadlines
 from data.clock import utcnow
-from data.demo.district import DemoWorld, category_weights
-from data.demo.reference import DESCRIPTIONS, IOT_CATEGORIES, SOURCES
+from data.demo.district import DemoWorld
+from data.demo.reference import DESCRIPTIONS
+from data.demo.rhythm import PER_GRID_PER_DAY, kinds
+from data.demo.rhythm import creation_times as _creation_times
+from data.demo.rhythm import locations as _locations
 from data.locate import GridLocator
 from data.models import Escalation, Rating, Ticket, TicketEvent
 from data.workflow import check_transition
 
 SWEEP_LAG = timedelta(hours=2)
-HOUR_PROFILE = np.array(
-    [
-        0.3,
-        0.2,
-        0.15,
-        0.1,
-        0.1,
-        0.2,
-        0.6,
-        1.4,
-        2.4,
-        3.0,
-        3.1,
-        2.6,
-        1.8,
-        1.7,
-        2.5,
-        2.8,
-        2.7,
-        2.4,
-        2.0,
-        2.1,
-        2.0,
-        1.5,
-        0.9,
-        0.5,
-    ]
-)
-WEEKDAY_FACTOR = np.array([1.08, 1.04, 1.0, 1.0, 1.02, 0.82, 0.78])
 
 
 @dataclass
@@ -76,7 +50,7 @@ def generate_history(
     rng: np.random.Generator,
     *,
     days: int,
-    per_grid_per_day: float = 2.0,
+    per_grid_per_day: float = PER_GRID_PER_DAY,
     now: datetime | None = None,
     photos: list[str],
     people: list[tuple[str, str]],
@@ -88,15 +62,7 @@ def generate_history(
     lon, lat = _locations(rng, world, n)
     idx, match = locator.place_many(lon, lat)
 
-    weights = category_weights()
-    cats = [c for c in world.categories if c.code in weights]
-    p = np.array([weights[c.code] for c in cats], dtype=float)
-    cat_choice = rng.choice(len(cats), size=n, p=p / p.sum())
-    source_names = list(SOURCES)
-    sources = rng.choice(len(source_names), size=n, p=np.array(list(SOURCES.values())))
-    iot_cats = [i for i, c in enumerate(cats) if c.code in IOT_CATEGORIES]
-    is_iot = sources == source_names.index("iot")
-    cat_choice[is_iot] = rng.choice(iot_cats, size=int(is_iot.sum()))
+    cats, cat_choice, source_names, sources = kinds(rng, world.categories, n)
     calendar = deadlines.WorkCalendar(days=_holidays(session))
 
     bulk = Bulk()
@@ -151,56 +117,6 @@ def generate_history(
         "escalations": len(bulk.escalations),
         "ratings": len(bulk.ratings),
     }
-
-
-def _creation_times(rng, now: datetime, days: int, per_day: float) -> list[datetime]:
-    local_now = now.astimezone(deadlines.zone("Asia/Shanghai"))
-    today = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    out = []
-    hour_p = HOUR_PROFILE / HOUR_PROFILE.sum()
-    for back in range(days, -1, -1):
-        day = today - timedelta(days=back)
-        trend = 0.85 + 0.3 * (1 - back / max(days, 1))  # volume grows over the year
-        season = 1 + 0.12 * np.sin((day.timetuple().tm_yday / 365.0) * 2 * np.pi)
-        count = int(rng.poisson(per_day * trend * season * WEEKDAY_FACTOR[day.weekday()]))
-        hours = rng.choice(24, size=count, p=hour_p)
-        seconds = rng.integers(0, 3600, size=count)
-        offsets = np.sort(hours * 3600 + seconds)
-        for off in offsets:
-            at = day + timedelta(seconds=int(off))
-            if at <= local_now:
-                out.append(at.astimezone(now.tzinfo))
-    return out
-
-
-def _locations(rng, world: DemoWorld, n: int) -> tuple[np.ndarray, np.ndarray]:
-    polygons = np.asarray(world.grid_polygons, dtype=object)
-    area = shapely.union_all(polygons)
-    minx, miny, maxx, maxy = area.bounds
-    n_hot = int(n * 0.35)
-    hot_centres = shapely.get_coordinates(
-        shapely.point_on_surface(polygons[rng.choice(len(polygons), size=min(14, len(polygons)), replace=False)])
-    )
-    hot_weight = rng.dirichlet(np.ones(len(hot_centres)) * 0.8)
-    which = rng.choice(len(hot_centres), size=n_hot, p=hot_weight)
-    sigma = 0.0016  # ~160 m
-    hot = hot_centres[which] + rng.normal(0, sigma, size=(n_hot, 2))
-    hot = hot[shapely.contains_xy(area, hot[:, 0], hot[:, 1])]
-    # A few reports fall just outside the district (a resident at the edge, a GPS error): they
-    # must reach the unassigned queue, not vanish.
-    n_out = max(1, n // 2000)
-    ring = shapely.get_coordinates(area.exterior)[rng.integers(0, len(area.exterior.coords), size=n_out)]
-    outside = ring + rng.normal(0, 0.003, size=(n_out, 2))
-    pts = [hot, outside]
-    need = n - len(hot) - n_out
-    while need > 0:
-        cand = np.column_stack([rng.uniform(minx, maxx, need * 2), rng.uniform(miny, maxy, need * 2)])
-        inside = cand[shapely.contains_xy(area, cand[:, 0], cand[:, 1])][:need]
-        pts.append(inside)
-        need -= len(inside)
-    allpts = np.vstack(pts)
-    allpts = allpts[rng.permutation(len(allpts))]
-    return allpts[:, 0], allpts[:, 1]
 
 
 def _holidays(session: Session) -> dict:
