@@ -68,7 +68,7 @@ def step(
         if count:
             _report(session, loc, rng, count, now, seconds)
     advanced = _advance_due(db, settings, now, now - timedelta(seconds=seconds), speed, resumed)
-    return {"created": count, "expected": round(expected, 3), "advanced": advanced}
+    return {"created": count, "expected": round(float(expected), 3), "advanced": advanced}
 
 
 def _resumed_at(session, now: datetime, seconds: float) -> datetime:
