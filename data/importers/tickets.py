@@ -59,8 +59,6 @@ LOCATION_PROBLEMS = ("no coordinates", "unparsable coordinates", "not a point on
 # Cells kept raw on the ticket (Ticket.source_record["cells"]): the times, status and point.
 TRACKED = ("status", "created_at", "closed_at", "due_at", "lon", "lat", "x", "y")
 
-TERMINAL_WITHOUT_CLOSE = ("rejected", "duplicate")  # never "closed": no closed_at, not in 结案数
-
 
 class MappingError(Exception):
     """The command's column mapping or options do not fit the file; a message for the user."""
