@@ -171,6 +171,17 @@ ZH: dict[str, str] = {
     "ticket.rating": "评价",
     "ticket.match": "定位方式",
     "ticket.open_full": "查看原图",
+    "ticket.ended": "已结束（无办结时间）",
+    "ticket.system": "来源系统",
+    "ticket.source_status": "原系统状态",
+    "ticket.data_quality": "数据质量",
+    "quality.time_order": "结案早于受理",
+    "quality.closed_without_time": "已办结无办结时间",
+    "quality.unknown_status": "状态未识别（按字面归类）",
+    "quality.unreadable_time": "时间无法识别",
+    "quality.created_in_future": "受理时间晚于导入",
+    "quality.location_missing": "无有效坐标",
+    "quality.location_outside": "坐标不在任何网格",
     "priority.1": "紧急",
     "priority.2": "一般",
     "priority.3": "较低",
@@ -398,6 +409,17 @@ EN: dict[str, str] = {
     "ticket.rating": "Rating",
     "ticket.match": "Placed by",
     "ticket.open_full": "Full size",
+    "ticket.ended": "ended (no close time)",
+    "ticket.system": "Source system",
+    "ticket.source_status": "Status in that system",
+    "ticket.data_quality": "Data quality",
+    "quality.time_order": "closed before opened",
+    "quality.closed_without_time": "closed without a close time",
+    "quality.unknown_status": "unknown status (classified by its words)",
+    "quality.unreadable_time": "unreadable time",
+    "quality.created_in_future": "created after the import",
+    "quality.location_missing": "no usable point",
+    "quality.location_outside": "point outside every grid",
     "priority.1": "urgent",
     "priority.2": "normal",
     "priority.3": "low",
@@ -512,11 +534,14 @@ ACTIONS_EN = {
     "escalate": "Escalate",
     "relocate": "Relocate",
     "comment": "Comment",
+    "regrid": "Re-gridded",
+    "sync": "Synced from its system",
+    "import": "Imported",
     "auto_escalate": "Escalated (deadline)",
     "overdue": "Overdue",
 }
 # Events the scheduler writes have actions outside TRANSITIONS.
-ACTIONS_ZH_EXTRA = {"report": "上报", "auto_escalate": "超时督办", "overdue": "超期"}
+ACTIONS_ZH_EXTRA = {"report": "上报", "import": "导入", "auto_escalate": "超时督办", "overdue": "超期"}
 RATINGS_EN = {"satisfied": "Satisfied", "basic": "Fairly satisfied", "unsatisfied": "Unsatisfied"}
 MATCH_ZH = {
     "inside": "网格内",
@@ -625,6 +650,12 @@ def rating_label(rating: str | None, locale: str | None = None) -> str:
         return ""
     locale = locale or current_locale()
     return (RATINGS_EN if locale == "en" else RATINGS).get(rating, rating)
+
+
+def quality_label(flag: str, locale: str | None = None) -> str:
+    """A data-quality flag (data.quality.FLAGS) in words."""
+    key = f"quality.{flag}"
+    return text(key, locale or current_locale()) if key in ZH else flag
 
 
 def match_label(match: str | None, locale: str | None = None) -> str:

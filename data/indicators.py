@@ -16,6 +16,14 @@ Definitions, for a period [start, end):
   time: dispatch → close, over tickets closed in the period.
 - satisfaction rate 满意率 = (满意 + 基本满意) / ratings given in the period.
 
+Imported records the source got wrong (data.quality, issue #13) are handled explicitly:
+- closed without a close time (status closed or rated, no closed_at): closed — never open,
+  overdue or 到期未结 — but in no time-based figure (not in 结案数 / 应结案数 of a period, the
+  on-time rate or the means); counted as `closed_untimed` in the period it was created in;
+- a negative duration (closed before dispatched, responded before dispatched: the source's clock
+  or a 12-hour slip) is left out of the mean response and handling times; the closure itself
+  counts at its close time.
+
 The ticket timestamps these read are written by data.workflow in the same transaction as the
 event they come from, so they are the event history's own dates.
 """
@@ -52,6 +60,7 @@ class Indicators:
     response_seconds: float = 0.0
     handling_n: int = 0
     handling_seconds: float = 0.0
+    closed_untimed: int = 0  # closed without a close time (imported), by creation period
 
     @property
     def should_close(self) -> int:
@@ -165,7 +174,6 @@ def compute_windows(
         return lambda columns: select(key, *columns).where(where, col >= lo, col < hi, *extra).group_by(key)
 
     for col, field in (
-        (Ticket.created_at, "reported"),
         (Ticket.accepted_at, "accepted"),
         (Ticket.dispatched_at, "dispatched"),
     ):
@@ -174,16 +182,25 @@ def compute_windows(
             ticket_stmt(col),
             lambda ind, r, field=field: setattr(ind, field, r[0]),
         )
+    per_window(
+        lambda s, e: [
+            count_if(inside(Ticket.created_at, s, e)),
+            count_if(and_(inside(Ticket.created_at, s, e), CLOSED_UNTIMED)),
+        ],
+        ticket_stmt(Ticket.created_at),
+        lambda ind, r: _set(ind, reported=r[0], closed_untimed=r[1]),
+    )
 
     on_time = or_(Ticket.handle_due_at.is_(None), Ticket.closed_at <= Ticket.handle_due_at)
     handling = seconds_between(session, Ticket.closed_at, Ticket.dispatched_at)
+    timed = Ticket.closed_at >= Ticket.dispatched_at  # also: dispatched_at is not NULL
     per_window(
         lambda s, e: [
             count_if(inside(Ticket.closed_at, s, e)),
             count_if(and_(inside(Ticket.closed_at, s, e), on_time)),
             count_if(and_(inside(Ticket.closed_at, s, e), Ticket.rework_count > 0)),
-            count_if(and_(inside(Ticket.closed_at, s, e), Ticket.dispatched_at.is_not(None))),
-            sum_if(and_(inside(Ticket.closed_at, s, e), Ticket.dispatched_at.is_not(None)), handling),
+            count_if(and_(inside(Ticket.closed_at, s, e), timed)),
+            sum_if(and_(inside(Ticket.closed_at, s, e), timed), handling),
         ],
         ticket_stmt(Ticket.closed_at),
         lambda ind, r: _set(
@@ -196,13 +213,13 @@ def compute_windows(
                 and_(inside(Ticket.handle_due_at, s, e), or_(Ticket.closed_at.is_(None), Ticket.closed_at >= e))
             )
         ],
-        ticket_stmt(Ticket.handle_due_at, Ticket.status.notin_(("rejected", "duplicate"))),
+        ticket_stmt(Ticket.handle_due_at, Ticket.status.notin_(("rejected", "duplicate")), ~CLOSED_UNTIMED),
         lambda ind, r: setattr(ind, "due_unclosed", r[0]),
     )
     response = seconds_between(session, Ticket.responded_at, Ticket.dispatched_at)
     per_window(
         lambda s, e: [count_if(inside(Ticket.responded_at, s, e)), sum_if(inside(Ticket.responded_at, s, e), response)],
-        ticket_stmt(Ticket.responded_at, Ticket.dispatched_at.is_not(None)),
+        ticket_stmt(Ticket.responded_at, Ticket.responded_at >= Ticket.dispatched_at),
         lambda ind, r: _set(ind, response_n=r[0], response_seconds=float(r[1])),
     )
     satisfied = Rating.value.in_(("satisfied", "basic"))
@@ -231,6 +248,8 @@ def compute_windows(
 
 # Open for the statistics' "now" numbers: everything not yet closed, rejected or a duplicate.
 OPEN_FOR_STATS = ("reported", "accepted", "dispatched", "in_progress", "handled", "suspended")
+# Closed without a close time (an imported record; data.quality "closed_without_time").
+CLOSED_UNTIMED = and_(Ticket.status.in_(("closed", "rated")), Ticket.closed_at.is_(None))
 
 
 def _set(ind: Indicators, **values) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -208,7 +209,18 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source: Mapped[str] = mapped_column(String(32))  # resident, patrol, hotline, iot, leader, import...
+    # Where the ticket was born (issue #13): NULL for tickets made here (web, phone, API, demo);
+    # for imported ones the other system's name (python app.py import-tickets --system 12345), so
+    # its numbers are unique per system while `source` stays the channel. See __table_args__.
+    system: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(128))
+    # What the other system said, kept as it was (imports only): its status word, and the raw text
+    # of the mapped cells (times, coordinates) a re-import compares to find what changed.
+    source_status: Mapped[str | None] = mapped_column(String(64))
+    source_record: Mapped[dict | None] = mapped_column(JSON)
+    # Data-quality flags (data.quality.FLAGS): anomalies imported as they were, never dropped.
+    # A server default too, so bulk writers that predate the column (COPY) need not name it.
+    data_quality: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     public_token: Mapped[str] = mapped_column(String(32), unique=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=2)  # 1 urgent, 2 normal, 3 low
@@ -252,7 +264,18 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id", lazy="select")
 
     __table_args__ = (
-        UniqueConstraint("source", "external_id", name="uq_ticket_source_external_id"),
+        # An imported ticket is known by (system, external_id); a ticket made here (system NULL,
+        # and NULLs never collide in a unique constraint) by its caller's id per channel, as the
+        # intake API documents: the partial index below.
+        UniqueConstraint("system", "external_id", name="uq_ticket_system_external_id"),
+        Index(
+            "uq_ticket_native_source_external_id",
+            "source",
+            "external_id",
+            unique=True,
+            sqlite_where=text("system IS NULL"),
+            postgresql_where=text("system IS NULL"),
+        ),
         Index("ix_tickets_grid_created", "grid_id", "created_at"),
         Index("ix_tickets_community_created", "community_id", "created_at"),
         Index("ix_tickets_created", "created_at"),

@@ -8,7 +8,7 @@ from datetime import datetime
 import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.clock import utcnow
@@ -56,10 +56,10 @@ def set_boundary(
     current = current_boundary(session, region.id)
     if current is not None and current.geometry_hash == digest:
         return current, "unchanged"
-    version = 1
     if current is not None:
         current.valid_to = at
-        version = current.version + 1
+    # After the last version (also when none is current: a retired region drawn again).
+    version = (session.scalar(select(func.max(Boundary.version)).where(Boundary.region_id == region.id)) or 0) + 1
     min_lon, min_lat, max_lon, max_lat = geometry.bounds
     boundary = Boundary(
         region_id=region.id,
@@ -78,3 +78,13 @@ def set_boundary(
     session.add(boundary)
     session.flush()
     return boundary, "created" if current is None else "changed"
+
+
+def retire_region(session: Session, region: Region, *, at: datetime) -> None:
+    """Take a region out of use: inactive, its current boundary closed at `at` (so nothing is
+    placed in it any more; tickets placed under it keep it). Drawing it again brings it back."""
+    region.active = False
+    current = current_boundary(session, region.id)
+    if current is not None:
+        current.valid_to = at
+    session.flush()

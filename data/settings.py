@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         True, description="In serve mode, keep the demo district alive with simulated reports and handling."
     )
     gcc_simulate_seconds: int = Field(5, ge=1, le=3600, description="Interval of the demo simulator in seconds.")
+    gcc_simulate_speed: float = Field(
+        1.0,
+        ge=0.1,
+        le=1000,
+        description="Pace of the demo simulator: 1 keeps the history's own rate of reports and handling "
+        "(data.demo.rhythm); 60 compresses an hour into a minute, for demonstrations.",
+    )
     gcc_scheduler: bool = Field(True, description="Start the scheduler inside `python app.py serve`.")
     gcc_debug: bool = Field(False, description="Dash/Flask debug mode. Never enable on a shared machine.")
     gcc_db_wait_seconds: float = Field(

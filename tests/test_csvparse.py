@@ -206,21 +206,40 @@ def test_rows_become_tickets_with_statuses_and_times():
         (["", "115.4", "25.9", "2024-01-01", "", "", "", ""], "external_id is empty"),
         (["A", "115.4", "25.9", "", "", "", "", ""], "created_at is empty"),
         (["A", "115.4", "25.9", "someday", "", "", "", ""], "created_at: 'someday'"),
-        (["A", "115.4", "25.9", "2024-01-02", "2024-01-01", "", "", ""], "before created_at"),
-        (["A", "115.4", "25.9", "2024-01-01", "soon", "", "", ""], "closed_at: 'soon'"),
-        (["A", "115.4", "25.9", "2024-01-01", "", "later", "", ""], "due_at: 'later'"),
-        (["A", "115.4", "25.9", "2024-01-01", "", "", "weird", ""], "--status-map 'weird=STATUS'"),
-        (["A", "115.4", "25.9", "2024-01-01", "", "", "closed", ""], "closed but closed_at is empty"),
-        (["A", "115.4", "25.9", "2030-01-01", "", "", "", ""], "in the future"),
         (["A", "115.4", "25.9", "2024-01-01"], "4 fields, the header has 8"),
         (["x" * 129, "115.4", "25.9", "2024-01-01", "", "", "", ""], "longer than 128"),
     ],
 )
-def test_rows_that_cannot_be_imported_are_rejected_with_a_reason(row, reason):
+def test_rows_that_cannot_be_tickets_are_rejected_with_a_reason(row, reason):
     p = prepared(row)
     assert not p.tickets
     assert len(p.rejects) == 1 and reason in p.rejects[0].reason
     assert p.rejects[0].line == 2 and p.rejects[0].fields == row
+
+
+@pytest.mark.parametrize(
+    ("row", "status", "flags"),
+    [
+        (["A", "115.4", "25.9", "2024-01-02", "2024-01-01", "", "", ""], "closed", ["time_order"]),
+        (["A", "115.4", "25.9", "2024-01-01", "soon", "", "", ""], "reported", ["unreadable_time"]),
+        (["A", "115.4", "25.9", "2024-01-01", "", "later", "", ""], "reported", ["unreadable_time"]),
+        (["A", "115.4", "25.9", "2024-01-01", "", "", "weird", ""], "reported", ["unknown_status"]),
+        (["A", "115.4", "25.9", "2024-01-01", "", "", "closed", ""], "closed", ["closed_without_time"]),
+        (["A", "115.4", "25.9", "2024-01-01", "NA", "", "Closed (Duplicate)", ""], "duplicate", ["unknown_status"]),
+        (["A", "115.4", "25.9", "2024-01-01", "whenever", "", "办结", ""], "closed",
+         ["closed_without_time", "unreadable_time"]),
+        (["A", "115.4", "25.9", "2030-01-01", "", "", "", ""], "reported", ["created_in_future"]),
+    ],
+)  # fmt: skip
+def test_odd_rows_are_tickets_with_flags_and_their_raw_cells(row, status, flags):
+    p = prepared(row)
+    assert not p.rejects
+    (t,) = p.tickets
+    assert (t.status, t.flags) == (status, flags)
+    assert t.cells == {k: (row[i] if row[i] not in ("", "NA") else None) for k, i in (
+        ("lon", 1), ("lat", 2), ("created_at", 3), ("closed_at", 4), ("due_at", 5), ("status", 6))}  # fmt: skip
+    if "unreadable_time" in flags:
+        assert set(t.unreadable) <= {"closed_at", "due_at"} and (t.closed_at, t.due_at) == (None, None)
 
 
 def test_duplicate_external_id_in_the_file_keeps_the_first():
@@ -231,9 +250,13 @@ def test_duplicate_external_id_in_the_file_keeps_the_first():
 
 def test_status_map_extends_the_table():
     row = ["A", "115.4", "25.9", "2024-01-01", "", "", "Waiting for parts", ""]
-    assert prepared(row).rejects
+    guessed = prepared(row)
+    assert (guessed.tickets[0].status, guessed.tickets[0].flags) == ("reported", ["unknown_status"])
+    assert "--status-map 'Waiting for parts=reported'" in "\n".join(guessed.statuses.lines())
     statuses = status_table(parse_pairs(["Waiting for parts=suspended"], "--status-map"))
-    assert prepared(row, statuses=statuses).tickets[0].status == "suspended"
+    mapped = prepared(row, statuses=statuses)
+    assert (mapped.tickets[0].status, mapped.tickets[0].flags) == ("suspended", [])
+    assert "--status-map" not in "\n".join(mapped.statuses.lines())
     with pytest.raises(MappingError, match="status must be one of"):
         status_table({"x": "finished"})
 

@@ -139,7 +139,7 @@ def test_grid_map_and_ten_thousand_tickets_in_and_out(cli, db, tmp_path, capsys)
         "--map", "description=描述",
     )  # fmt: skip
     assert code == 0, err
-    assert f"Records: {N_TICKETS}; imported {N_TICKETS}, already imported (skipped) 0, rejected 0" in out
+    assert f"Records: {N_TICKETS}; imported {N_TICKETS}, updated (sync) 0, unchanged 0, rejected 0" in out
     seconds = float(out.rsplit("Done in ", 1)[1].split(" s", 1)[0])
     with capsys.disabled():
         print(f"\nimport-tickets: {N_TICKETS} rows in {seconds:.2f} s on {db.dialect}")

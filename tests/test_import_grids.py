@@ -401,3 +401,63 @@ def test_regrid_is_a_system_action_only(db, district):
         with pytest.raises(workflow.WorkflowError, match="placement"):
             workflow.apply(s, DESK, t.id, workflow.ActionInput("regrid", placement=None))
         assert "regrid" not in workflow.allowed_actions(Viewer(role="dispatcher"), t)
+
+
+def test_grids_missing_from_a_new_file_are_reported_and_retired_with_their_open_tickets_rerouted(
+    cli, db, district, tmp_path
+):
+    frame = district_frame(db)
+    i, j = neighbours(frame)
+    code_a, code_b = frame["wgbm"][i], frame["wgbm"][j]
+    id_a, id_b = (stored(db, c)[0].id for c in (code_a, code_b))
+    with db.session() as s:
+        moved = new_ticket(s, id_b, at=T0)  # a point in B: placed again, lands in A (B merged into A)
+        pointless = new_ticket(s, id_b, at=T0)  # no point: B's community takes it
+        pointless.lon = pointless.lat = None
+        closed = new_ticket(s, id_b, at=T0)
+        s.flush()
+        workflow.apply(s, DESK, moved.id, workflow.ActionInput("accept", at=T0))
+        workflow.apply(s, DESK, moved.id, workflow.ActionInput("dispatch", at=T0))
+        workflow.apply(s, DESK, closed.id, workflow.ActionInput("reject", note="测试", at=T0))
+        ids = moved.id, pointless.id, closed.id
+        community_b = pointless.community_id
+
+    merged = frame.drop(index=j).copy()
+    merged.loc[i, "geometry"] = frame.geometry[i].union(frame.geometry[j])
+    path = tmp_path / "merged.geojson"
+    merged.to_file(path, driver="GeoJSON")
+    code, out, err = cli("import-grids", path, "--parent-field", "sqbm", "--dry-run")
+    assert code == 0, err
+    assert f"Missing from this file, still in use: 1: {code_b} (--retire-missing retires them" in out
+
+    code, out, err = cli("import-grids", path, "--parent-field", "sqbm", "--retire-missing")
+    assert code == 0, err
+    assert f"Retired (missing from this file): 1: {code_b}" in out
+    assert "Open tickets re-routed: 2 of 1 open tickets with a point and 1 without one in a retired grid (1 now" in out
+    with db.reader() as s:
+        region_b = s.get(Region, id_b)
+        assert not region_b.active and current_boundary(s, id_b) is None
+        now_moved, now_pointless, now_closed = (s.get(Ticket, t) for t in ids)
+        assert now_moved.grid_id == id_a and now_moved.status == "dispatched"
+        assert (now_pointless.grid_id, now_pointless.community_id) == (None, community_b)
+        assert now_pointless.location_match == "unassigned"
+        assert now_closed.grid_id == id_b  # a finished ticket keeps the grid it was handled in
+        regrids = s.execute(
+            select(TicketEvent.ticket_id, TicketEvent.previous_grid_id)
+            .where(TicketEvent.action == "regrid")
+            .order_by(TicketEvent.ticket_id)
+        ).all()
+        assert regrids == [(ids[0], id_b), (ids[1], id_b)]
+    # Nothing is placed in a retired grid any more.
+    with db.reader() as s:
+        assert id_b not in set(data.locate.locator(s).grid_ids.tolist())
+
+    # Drawn again, it comes back with a new boundary version.
+    path = tmp_path / "again.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    code, out, err = cli("import-grids", path, "--parent-field", "sqbm")
+    assert code == 0, err
+    assert "Missing" not in out and "Retired" not in out
+    with db.reader() as s:
+        assert s.get(Region, id_b).active
+        assert [b.version for b in s.scalars(select(Boundary).where(Boundary.region_id == id_b))] == [1, 2]

@@ -191,6 +191,30 @@ def test_external_id_is_unique_per_source(db, settings, district):
     intake.submit(db, settings, intake.Caller(RESIDENT), report(db, district, external_id="12345-001"))  # other source
 
 
+def test_external_ids_of_imported_systems_are_their_own(db, settings, district):
+    """Imported tickets are known by (system, external_id) (python app.py import-tickets --system);
+    tickets made here have no system and stay unique per channel, in the database too."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.helpers import new_ticket
+
+    with db.session() as s:
+        imported = new_ticket(s, district.grid_ids[0], source="hotline", external_id="GD-7")
+        imported.system = "12345"
+    out = intake.submit(
+        db, settings, intake.Caller(RESIDENT, default_source="hotline"), report(db, district, external_id="GD-7")
+    )
+    with db.reader() as s:
+        made_here = s.get(Ticket, out.ticket_id)
+        assert (made_here.system, made_here.source, made_here.external_id) == (None, "hotline", "GD-7")
+    with pytest.raises(intake.IntakeError):
+        intake.submit(
+            db, settings, intake.Caller(RESIDENT, default_source="hotline"), report(db, district, external_id="GD-7")
+        )
+    with pytest.raises(IntegrityError), db.session() as s:  # the partial unique index, not only the check
+        new_ticket(s, district.grid_ids[1], source="hotline", external_id="GD-7")
+
+
 def test_photos_are_stored_recorded_and_visible_only_to_who_may_see_the_ticket(db, settings, district):
     out = intake.submit(
         db, settings, intake.Caller(RESIDENT), report(db, district), uploads=[clean(jpeg()), clean(jpeg())]

@@ -118,6 +118,13 @@ class TicketOut(Out):
     closed_at: datetime | None
     response_due_at: datetime | None
     handle_due_at: datetime | None
+    system: str | None = Field(description="The system an imported ticket came from (null: made here).")
+    external_id: str | None = Field(description="The id in that system (or the API caller's own id).")
+    source_status: str | None = Field(description="An imported ticket's status word as its system gave it.")
+    data_quality: list[str] = Field(
+        description="What was odd in the imported record: time_order, closed_without_time, unknown_status, "
+        "unreadable_time, created_in_future, location_missing, location_outside (docs/import.md)."
+    )
     allowed_actions: list[str] = Field(description="Actions this client may perform now.")
 
 
@@ -304,6 +311,10 @@ def ticket_out(viewer: Viewer, t: TicketRecord, candidates: list[dict] | None = 
         closed_at=t.closed_at,
         response_due_at=t.response_due_at,
         handle_due_at=t.handle_due_at,
+        system=t.system,
+        external_id=t.external_id,
+        source_status=t.source_status,
+        data_quality=list(t.data_quality),
         allowed_actions=workflow.allowed_actions(viewer, t),
     )
     if t.events is None:

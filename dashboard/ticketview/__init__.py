@@ -15,10 +15,20 @@ from dashboard.common.fmt import local
 from dashboard.common.inputs import ticket_id as as_ticket_id
 from dashboard.desk import actions
 from dashboard.figures import maps
-from dashboard.labels import action_label, duration, match_label, rating_label, source_label, status_label, t
+from dashboard.labels import (
+    action_label,
+    duration,
+    match_label,
+    quality_label,
+    rating_label,
+    source_label,
+    status_label,
+    t,
+)
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, NotVisible, Viewer
 from data.clock import utcnow
+from data.models import OPEN_STATUSES
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.ticket_records import TicketRecord
@@ -47,10 +57,12 @@ def photo_links(refs: list, ticket_id: int) -> html.Div:
     )
 
 
-def deadline_row(label: str, due, done, now, tz: str) -> html.Div:
-    d = deadline(due, done, now)
+def deadline_row(label: str, due, done, now, tz: str, *, finished: bool = False) -> html.Div:
+    d = deadline(due, done, now, finished=finished)
     if d.state == "none":
         text = t("ticket.none")
+    elif d.state == "ended":
+        text = t("ticket.ended")
     elif d.state == "left":
         text = t("ticket.left", d=duration(d.seconds))
     elif d.state == "overdue":
@@ -67,6 +79,10 @@ def deadline_row(label: str, due, done, now, tz: str) -> html.Div:
         ],
         className="deadline",
     )
+
+
+def quality_text(view: TicketRecord) -> str:
+    return "、".join(quality_label(flag) for flag in view.data_quality)
 
 
 def timeline(view: TicketRecord, tz: str) -> html.Ol:
@@ -130,8 +146,11 @@ def sections(viewer: Viewer, view: TicketRecord) -> tuple[list, list, html.Secti
     badges = [html.Span(status_label(view.status), className=f"badge status-{view.status}")]
     if view.escalation_level:
         badges.append(html.Span(t(f"escalation.{view.escalation_level}"), className="badge tone-warn"))
-    if view.overdue or deadline(view.handle_due_at, view.closed_at, now).state == "overdue":
+    finished = view.status not in OPEN_STATUSES
+    if view.overdue or deadline(view.handle_due_at, view.closed_at, now, finished=finished).state == "overdue":
         badges.append(html.Span(t("kpi.overdue_now"), className="badge tone-bad"))
+    if view.data_quality:
+        badges.append(html.Span(t("ticket.data_quality"), className="badge tone-warn", title=quality_text(view)))
     facts = [
         (t("ticket.category"), view.category_path),
         (t("ticket.source"), source_label(view.source)),
@@ -144,6 +163,12 @@ def sections(viewer: Viewer, view: TicketRecord) -> tuple[list, list, html.Secti
         (t("ticket.assignee"), view.assignee or "—"),
         (t("ticket.rating"), rating_label(view.rating) or "—"),
     ]
+    if view.system is not None:  # an imported ticket: where from, as it said, what was odd
+        facts += [
+            (t("ticket.system"), f"{view.system} · {view.external_id}"),
+            (t("ticket.source_status"), view.source_status or "—"),
+            (t("ticket.data_quality"), quality_text(view) or "—"),
+        ]
     figure = ticket_figure(view, cfg)
     left = [
         card(
@@ -157,7 +182,7 @@ def sections(viewer: Viewer, view: TicketRecord) -> tuple[list, list, html.Secti
             t("ticket.deadlines"),
             [
                 deadline_row(t("ticket.response_due"), view.response_due_at, view.responded_at, now, tz),
-                deadline_row(t("ticket.handle_due"), view.handle_due_at, view.closed_at, now, tz),
+                deadline_row(t("ticket.handle_due"), view.handle_due_at, view.closed_at, now, tz, finished=finished),
             ],
         ),
         card(t("ticket.photos"), photo_links(view.photos, view.id)),

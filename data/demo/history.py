@@ -10,7 +10,8 @@ property companies' orders answered in time and the rest after community supervi
 rework, overdue orders escalated to the street, ratings and a few reopened orders. Steps later
 than `now` have not happened yet, so recent tickets are open in every state; escalations due in
 the last two hours are left for the first deadline sweep to find, as if the scheduler had been
-off for a while.
+off for a while. When, where and what is reported is data.demo.rhythm's model, which the live
+simulator draws from too.
 """
 
 from __future__ import annotations
@@ -20,49 +21,23 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import numpy as np
-import shapely
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from data import deadlines, workflow
 from data.access import Viewer
 from data.clock import utcnow
-from data.demo.district import DemoWorld, category_weights
-from data.demo.reference import DESCRIPTIONS, IOT_CATEGORIES, SOURCES
+from data.demo import rhythm
+from data.demo.district import DemoWorld
+from data.demo.reference import DESCRIPTIONS
+from data.demo.rhythm import PER_GRID_PER_DAY, kinds
+from data.demo.rhythm import creation_times as _creation_times
+from data.demo.rhythm import locations as _locations
 from data.locate import GridLocator
 from data.models import Escalation, Rating, Ticket, TicketEvent
 from data.workflow import ActionInput
 
 SWEEP_LAG = timedelta(hours=2)
-HOUR_PROFILE = np.array(
-    [
-        0.3,
-        0.2,
-        0.15,
-        0.1,
-        0.1,
-        0.2,
-        0.6,
-        1.4,
-        2.4,
-        3.0,
-        3.1,
-        2.6,
-        1.8,
-        1.7,
-        2.5,
-        2.8,
-        2.7,
-        2.4,
-        2.0,
-        2.1,
-        2.0,
-        1.5,
-        0.9,
-        0.5,
-    ]
-)
-WEEKDAY_FACTOR = np.array([1.08, 1.04, 1.0, 1.0, 1.02, 0.82, 0.78])
 
 
 @dataclass
@@ -80,7 +55,7 @@ def generate_history(
     rng: np.random.Generator,
     *,
     days: int,
-    per_grid_per_day: float = 2.0,
+    per_grid_per_day: float = PER_GRID_PER_DAY,
     now: datetime | None = None,
     photos: list[str],
     people: list[tuple[str, str]],
@@ -92,15 +67,7 @@ def generate_history(
     lon, lat = _locations(rng, world, n)
     idx, match = locator.place_many(lon, lat)
 
-    weights = category_weights()
-    cats = [c for c in world.categories if c.code in weights]
-    p = np.array([weights[c.code] for c in cats], dtype=float)
-    cat_choice = rng.choice(len(cats), size=n, p=p / p.sum())
-    source_names = list(SOURCES)
-    sources = rng.choice(len(source_names), size=n, p=np.array(list(SOURCES.values())))
-    iot_cats = [i for i, c in enumerate(cats) if c.code in IOT_CATEGORIES]
-    is_iot = sources == source_names.index("iot")
-    cat_choice[is_iot] = rng.choice(iot_cats, size=int(is_iot.sum()))
+    cats, cat_choice, source_names, sources = kinds(rng, world.categories, n)
 
     bulk = Bulk()
     life = Life(world, bulk, deadlines.WorkCalendar(days=_holidays(session)), photos, now, rng)
@@ -134,56 +101,6 @@ def generate_history(
         "escalations": len(bulk.escalations),
         "ratings": len(bulk.ratings),
     }
-
-
-def _creation_times(rng, now: datetime, days: int, per_day: float) -> list[datetime]:
-    local_now = now.astimezone(deadlines.zone("Asia/Shanghai"))
-    today = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    out = []
-    hour_p = HOUR_PROFILE / HOUR_PROFILE.sum()
-    for back in range(days, -1, -1):
-        day = today - timedelta(days=back)
-        trend = 0.85 + 0.3 * (1 - back / max(days, 1))  # volume grows over the year
-        season = 1 + 0.12 * np.sin((day.timetuple().tm_yday / 365.0) * 2 * np.pi)
-        count = int(rng.poisson(per_day * trend * season * WEEKDAY_FACTOR[day.weekday()]))
-        hours = rng.choice(24, size=count, p=hour_p)
-        seconds = rng.integers(0, 3600, size=count)
-        offsets = np.sort(hours * 3600 + seconds)
-        for off in offsets:
-            at = day + timedelta(seconds=int(off))
-            if at <= local_now:
-                out.append(at.astimezone(now.tzinfo))
-    return out
-
-
-def _locations(rng, world: DemoWorld, n: int) -> tuple[np.ndarray, np.ndarray]:
-    polygons = np.asarray(world.grid_polygons, dtype=object)
-    area = shapely.union_all(polygons)
-    minx, miny, maxx, maxy = area.bounds
-    n_hot = int(n * 0.35)
-    hot_centres = shapely.get_coordinates(
-        shapely.point_on_surface(polygons[rng.choice(len(polygons), size=min(14, len(polygons)), replace=False)])
-    )
-    hot_weight = rng.dirichlet(np.ones(len(hot_centres)) * 0.8)
-    which = rng.choice(len(hot_centres), size=n_hot, p=hot_weight)
-    sigma = 0.0016  # ~160 m
-    hot = hot_centres[which] + rng.normal(0, sigma, size=(n_hot, 2))
-    hot = hot[shapely.contains_xy(area, hot[:, 0], hot[:, 1])]
-    # A few reports fall just outside the district (a resident at the edge, a GPS error): they
-    # must reach the unassigned queue, not vanish.
-    n_out = max(1, n // 2000)
-    ring = shapely.get_coordinates(area.exterior)[rng.integers(0, len(area.exterior.coords), size=n_out)]
-    outside = ring + rng.normal(0, 0.003, size=(n_out, 2))
-    pts = [hot, outside]
-    need = n - len(hot) - n_out
-    while need > 0:
-        cand = np.column_stack([rng.uniform(minx, maxx, need * 2), rng.uniform(miny, maxy, need * 2)])
-        inside = cand[shapely.contains_xy(area, cand[:, 0], cand[:, 1])][:need]
-        pts.append(inside)
-        need -= len(inside)
-    allpts = np.vstack(pts)
-    allpts = allpts[rng.permutation(len(allpts))]
-    return allpts[:, 0], allpts[:, 1]
 
 
 def _holidays(session: Session) -> dict:
@@ -235,17 +152,17 @@ class Life:
 
     def _life(self, created: datetime, duplicate_of: int | None) -> None:
         t, rng = self.ticket, self.rng
-        at = created + timedelta(minutes=float(rng.uniform(4, 75)))
+        at = created + timedelta(minutes=float(rng.uniform(*rhythm.ACCEPT_MINUTES)))
         roll = rng.random()
-        if roll < 0.03:
+        if roll < rhythm.REJECT_SHARE:
             self.step(self.dispatcher, "reject", at, note="不属于受理范围")
             return
-        if roll < 0.06 and duplicate_of:
+        if roll < rhythm.REJECT_SHARE + rhythm.DUPLICATE_SHARE and duplicate_of:
             self.step(self.dispatcher, "mark_duplicate", at, duplicate_of=duplicate_of)
             return
         if not self.step(self.dispatcher, "accept", at) or t.grid_id is None:
             return  # (outside every grid: waits in the unassigned queue for a manual dispatch)
-        at += timedelta(minutes=float(rng.uniform(1, 20)))
+        at += timedelta(minutes=float(rng.uniform(*rhythm.DISPATCH_MINUTES)))
         if not self.step(self.system, "dispatch", at):
             return
         rounds = 0
@@ -258,12 +175,12 @@ class Life:
             )
             # Response (接单): property companies answer in time about half the time; the rest answer
             # after the community's supervision (督办). Grid workers are mostly prompt.
-            in_time = rng.random() < (0.5 if t.assignee_org_id else 0.88)
+            in_time = rng.random() < rhythm.RESPOND_IN_TIME["property" if t.assignee_org_id else "grid_worker"]
             due = t.response_due_at
             if in_time:
-                at = t.dispatched_at + (due - t.dispatched_at) * float(rng.uniform(0.05, 0.9))
+                at = t.dispatched_at + (due - t.dispatched_at) * float(rng.uniform(*rhythm.RESPOND_IN_TIME_SPAN))
             else:
-                at = due + _hours(rng.uniform(0.3, 8))
+                at = due + _hours(rng.uniform(*rhythm.RESPOND_LATE_HOURS))
                 if due <= self.now - SWEEP_LAG:
                     self._escalate(due, 1, "response_timeout")
             if not self.step(assignee, "respond", at):
@@ -272,12 +189,12 @@ class Life:
             # Handling: mostly well inside the limit, some late (overdue → the street).
             handle_due = t.handle_due_at
             span = (handle_due - t.dispatched_at).total_seconds()
-            if rng.random() < 0.08:
-                at = handle_due + _hours(rng.uniform(1, 48))
+            if rng.random() < rhythm.HANDLE_LATE_SHARE:
+                at = handle_due + _hours(rng.uniform(*rhythm.HANDLE_LATE_HOURS))
             else:
                 at = max(
                     at + timedelta(minutes=20),
-                    t.dispatched_at + timedelta(seconds=span * float(rng.uniform(0.1, 0.85))),
+                    t.dispatched_at + timedelta(seconds=span * float(rng.uniform(*rhythm.HANDLE_SPAN))),
                 )
             if handle_due <= self.now - SWEEP_LAG and at > handle_due:
                 t.overdue = True  # the sweep's flag, then its escalation at the deadline
@@ -286,20 +203,21 @@ class Life:
                 photo = self.photos[int(rng.integers(len(self.photos)))]
                 if not self.step(assignee, "handle", at, note="已处理完毕", photos=(photo,)):
                     return
-                at += _hours(rng.uniform(0.3, 6))
-                if attempt == 0 and rng.random() < 0.07:
+                at += _hours(rng.uniform(*rhythm.VERIFY_HOURS))
+                if attempt == 0 and rng.random() < rhythm.SEND_BACK_SHARE:
                     if not self.step(self.dispatcher, "send_back", at, note="现场核查未处理到位"):
                         return
-                    at += _hours(rng.uniform(1, 20))
+                    at += _hours(rng.uniform(*rhythm.REWORK_HOURS))
                     continue
                 break
             if not self.step(self.dispatcher, "verify_close", at):
                 return
 
-            if rng.random() > 0.7:
+            if rng.random() >= rhythm.RATED_SHARE:
                 return
-            at += _hours(rng.uniform(1, 48))
+            at += _hours(rng.uniform(*rhythm.RATE_HOURS))
             r = rng.random()
+            # rhythm.RATINGS (80 / 14 / 6), and a reopened order is rated satisfied the second time.
             value = "satisfied" if r < 0.8 or rounds > 1 else ("basic" if r < 0.94 else "unsatisfied")
             resident = Viewer(role="resident", ticket_token=t.public_token)
             if not self.step(resident, "rate", at, rating=value):

@@ -24,6 +24,7 @@ from data.demo.reference import SOURCE_LABELS
 from data.settings import Settings
 
 REJECT_PREVIEW = 20
+MAX_SYSTEM = 64  # Ticket.system
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -66,6 +67,12 @@ def _grids_args(p):
         "(the file's CRS is still honoured; default wgs84)",
     )
     p.add_argument("--layer", help="layer of a GeoPackage / file of a zip holding several")
+    p.add_argument(
+        "--retire-missing",
+        action="store_true",
+        help="retire the regions of this level the file does not have (they are reported either way) "
+        "and re-route their open tickets",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the report and what would change; write nothing")
 
 
@@ -92,6 +99,7 @@ def _import_grids(args, settings: Settings) -> int:
                 level=args.level,
                 at=utcnow(),
                 place=GridLocator.from_session if args.dry_run else locator,
+                retire_missing=args.retire_missing,
             )
     except GridImportError as exc:
         return _fail(str(exc))
@@ -112,8 +120,12 @@ def _tickets_args(p):
     p.add_argument(
         "--source",
         required=True,
-        help=f"channel the tickets came through, one of {', '.join(SOURCE_LABELS)}; "
-        "(source, external_id) identifies a ticket, so a re-import skips what is already there",
+        help=f"channel the tickets came through, one of {', '.join(SOURCE_LABELS)}",
+    )
+    p.add_argument(
+        "--system",
+        help="the system the export comes from, e.g. 12345 or 数字城管 (default: the --source name); "
+        "(system, external_id) identifies a ticket, so a re-import of a newer export updates what changed",
     )
     p.add_argument(
         "--map",
@@ -133,12 +145,16 @@ def _tickets_args(p):
         action="append",
         default=[],
         metavar="VALUE=STATUS",
-        help="extra status spelling of the file and our status for it (repeat)",
+        help="status word of the file and our status for it (repeat); words in no table are classified "
+        "by their words, and the summary prints the mapping used as ready --status-map options",
     )
     p.add_argument("--dayfirst", action="store_true", help="slash dates with the year last are DD/MM/YYYY")
     p.add_argument("--encoding", default="utf-8", help="file encoding (default utf-8, BOM or not; e.g. gbk)")
     p.add_argument("--delimiter", help="field delimiter (default: guessed from the header among , tab ;)")
-    p.add_argument("--rejects", help="where to write rejected rows (default: FILE.rejects.csv next to the input)")
+    p.add_argument(
+        "--rejects",
+        help="where to write the rows that cannot be tickets (default: FILE.rejects.csv in the current directory)",
+    )
     p.add_argument("--no-refresh", action="store_true", help="do not refresh the dashboard aggregates afterwards")
     p.add_argument("--dry-run", action="store_true", help="parse, check and place everything; write nothing")
 
@@ -159,29 +175,37 @@ def _import_tickets(args, settings: Settings) -> int:
     started = perf_counter()
     if args.source not in SOURCE_LABELS:
         return _fail(f"--source must be one of {', '.join(SOURCE_LABELS)} (got {args.source!r})", 2)
+    system = (args.system if args.system is not None else args.source).strip()
+    if not system or len(system) > MAX_SYSTEM:
+        return _fail(f"--system must be a name of 1 to {MAX_SYSTEM} characters (got {args.system!r})", 2)
     now = utcnow()
     try:
-        system = coordinate_system(args.coords)
+        coords = coordinate_system(args.coords)
         statuses = status_table(parse_pairs(args.status_map, "--status-map"))
         given = parse_pairs(args.map, "--map")
         table = read_table(args.file, args.encoding, args.delimiter)
-        mapping = column_mapping(table.header, given, system.projected)
+        mapping = column_mapping(table.header, given, coords.projected)
     except (MappingError, TableError) as exc:
         return _fail(str(exc), 2 if isinstance(exc, MappingError) else 1)
     except OSError as exc:
         return _fail(f"cannot read {args.file}: {exc.strerror or exc}")
-    rejects_file = rejects_path(args.file, args.rejects)
-    if not args.dry_run and not (rejects_file.parent.is_dir() and os.access(rejects_file.parent, os.W_OK)):
-        return _fail(f"cannot write the reject file {rejects_file}; choose another place with --rejects PATH", 2)
     prepared = prepare(
-        table, mapping, system, now=now, tz=settings.gcc_timezone, dayfirst=args.dayfirst, statuses=statuses
+        table, mapping, coords, now=now, tz=settings.gcc_timezone, dayfirst=args.dayfirst, statuses=statuses
     )
+    rejects_file = rejects_path(args.file, args.rejects)
+    if (
+        not args.dry_run
+        and (prepared.rejects or rejects_file.exists())
+        and not (rejects_file.parent.is_dir() and os.access(rejects_file.parent, os.W_OK))
+    ):
+        return _fail(f"cannot write the reject file {rejects_file}; choose another place with --rejects PATH", 2)
     print(
         f"File: {args.file} ({len(table.records)} records, delimiter {table.delimiter!r}, "
         f"{'UTF-8 BOM, ' if table.had_bom else ''}{table.blank_lines} blank lines skipped)"
     )
     print("Columns: " + ", ".join(f"{f}={c}" for f, c in prepared.mapping.items()))
-    print(f"Coordinates: {system.name} -> WGS84")
+    print(f"Coordinates: {coords.name} -> WGS84")
+    print(f"System: {system} (tickets are known by its external_id; channel: {args.source})")
     if not ({"lon", "lat"} <= set(mapping) or {"x", "y"} <= set(mapping)):
         print("Note: no coordinate columns mapped: every ticket goes to the unassigned queue")
 
@@ -191,13 +215,14 @@ def _import_tickets(args, settings: Settings) -> int:
             summary = write_tickets(
                 session,
                 prepared,
+                system=system,
                 source=args.source,
                 viewer=Viewer.system("工单导入"),
                 file_label=os.path.basename(args.file),
                 now=now,
             )
         refreshed = None
-        if summary.imported and not args.dry_run and not args.no_refresh:
+        if summary.written and not args.dry_run and not args.no_refresh:
             with db.session() as session:
                 refreshed = aggregates.refresh(session, "incremental", tz=settings.gcc_timezone)
     except IntegrityError:
@@ -211,7 +236,7 @@ def _import_tickets(args, settings: Settings) -> int:
     _report_rejects(args, table.header, prepared.rejects)
     if refreshed is not None:
         print(f"Aggregates refreshed (incremental): {refreshed['grids']} grids in {refreshed['seconds']:.2f} s")
-    elif summary.imported and not args.dry_run:
+    elif summary.written and not args.dry_run:
         print("Aggregates not refreshed: run `python app.py aggregates` (the scheduler also does it within minutes)")
     seconds = perf_counter() - started
     print(f"Done in {seconds:.2f} s ({summary.records / max(seconds, 1e-9):,.0f} records/s)")
@@ -219,11 +244,13 @@ def _import_tickets(args, settings: Settings) -> int:
 
 
 def rejects_path(file: str, given: str | None) -> Path:
+    """`--rejects PATH`, or FILE.rejects.csv in the current directory: never silently beside an
+    input that may sit on a read-only share."""
     if given:
         return Path(given)
     path = Path(file)
-    stem = path.with_suffix("") if path.suffix.lower() == ".csv" else path
-    return stem.with_name(stem.name + ".rejects.csv")
+    stem = path.stem if path.suffix.lower() == ".csv" else path.name
+    return Path.cwd() / f"{stem}.rejects.csv"
 
 
 def _report_rejects(args, header: list[str], rejects) -> None:

@@ -39,8 +39,12 @@ COLUMNS = (
     "lon",
     "lat",
     "location_match",
+    "system",
+    "source_status",
+    "data_quality",
 )
 NOT_WORKED = ("rejected", "duplicate")
+CLOSED = ("closed", "rated")
 
 
 def is_overdue(status: str, due_at, closed_at, flagged: bool, now: datetime) -> bool:
@@ -48,6 +52,8 @@ def is_overdue(status: str, due_at, closed_at, flagged: bool, now: datetime) -> 
         return True
     if due_at is None or status in NOT_WORKED:
         return False
+    if closed_at is None and status in CLOSED:
+        return False  # closed without a close time (an imported record): unknown, not overdue
     return closed_at > due_at if closed_at is not None else due_at < now
 
 
@@ -87,6 +93,9 @@ def ticket_rows(
             "lon": "" if r.lon is None else repr(float(r.lon)),
             "lat": "" if r.lat is None else repr(float(r.lat)),
             "location_match": r.location_match,
+            "system": r.system or "",
+            "source_status": r.source_status or "",
+            "data_quality": " ".join(r.data_quality),
         }
 
 

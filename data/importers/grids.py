@@ -11,10 +11,16 @@ itself derived (source `DERIVED`) gets the union of its children's current bound
 children that miss each other by float noise still dissolve into one polygon); that goes on
 upwards as long as something changed. A parent imported with its own polygon keeps it.
 
-Re-routing: after grid boundaries changed, every open ticket with a point is placed again with
-data.locate; a ticket whose grid (or community / street) differs goes through the workflow action
-`regrid`, one TicketEvent each with previous_grid_id, so the aggregates recompute both grids.
-Closed tickets keep the grid they were handled in.
+Missing regions: active regions of the level that the file does not have are reported; with
+`retire_missing` they are retired (inactive, current boundary closed: data.regions.retire_region)
+and their parents derived again. A retired region drawn in a later file comes back.
+
+Re-routing: after grid boundaries changed (or grids were retired), every open ticket with a point
+is placed again with data.locate; a ticket whose grid (or community / street) differs goes
+through the workflow action `regrid`, one TicketEvent each with previous_grid_id, so the
+aggregates recompute both grids. An open ticket without a point in a retired grid goes to the
+unassigned queue of its community (属地兜底) the same way. Closed tickets keep the grid they were
+handled in.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from data import workflow
 from data.access import Viewer
 from data.locate import locator
 from data.models import OPEN_STATUSES, Boundary, Region, Ticket
-from data.regions import current_boundary, geometry_hash, set_boundary, upsert_region
+from data.placement import Placement
+from data.regions import current_boundary, geometry_hash, retire_region, set_boundary, upsert_region
 from geo.readers import GridFileResult
 
 LEVELS = ("grid", "community", "street")
@@ -59,10 +66,13 @@ class GridImportSummary:
     rerouted: int = 0
     rerouted_unassigned: int = 0  # of those, now outside every grid
     open_checked: int = 0
+    pointless_retired: int = 0  # open tickets without a point in a retired grid (all re-routed)
+    missing: list[str] = field(default_factory=list)  # active regions of the level not in the file
+    retired: list[str] = field(default_factory=list)  # of those, retired (retire_missing)
 
     @property
     def boundaries_changed(self) -> bool:
-        return bool(self.created or self.changed or self.moved_parent)
+        return bool(self.created or self.changed or self.moved_parent or self.retired)
 
     def lines(self) -> list[str]:
         what = LABELS[self.level]
@@ -74,6 +84,13 @@ class GridImportSummary:
             out.append("  changed: " + _shorten(self.changed))
         if self.moved_parent:
             out.append(f"  moved to another parent: {_shorten(self.moved_parent)}")
+        if self.retired:
+            out.append(f"Retired (missing from this file): {len(self.retired)}: {_shorten(self.retired)}")
+        elif self.missing:
+            out.append(
+                f"Missing from this file, still in use: {len(self.missing)}: {_shorten(self.missing)} "
+                "(--retire-missing retires them and re-routes their open tickets)"
+            )
         if self.parents_created:
             out.append(
                 f"New {LABELS[LEVEL_ABOVE[self.level]]} (named by code until imported with names): "
@@ -89,6 +106,7 @@ class GridImportSummary:
             if self.boundaries_changed:
                 out.append(
                     f"Open tickets re-routed: {self.rerouted} of {self.open_checked} open tickets with a point"
+                    + (f" and {self.pointless_retired} without one in a retired grid" if self.pointless_retired else "")
                     + (
                         f" ({self.rerouted_unassigned} now in no grid: the unassigned queue)"
                         if self.rerouted_unassigned
@@ -109,6 +127,7 @@ def import_regions(
     viewer: Viewer | None = None,
     at: datetime,
     place=locator,
+    retire_missing: bool = False,
 ) -> GridImportSummary:
     """Write the file's regions (see the module docstring). `place(session)` gives the locator used
     to re-route open tickets (the cached data.locate.locator; a dry run passes an uncached one)."""
@@ -153,10 +172,28 @@ def import_regions(
             if region.parent_id is not None and outcome != "unchanged":
                 touched_parents.add(region.parent_id)
     session.flush()
+    retired_ids = _missing(session, level, set(result.codes), summary, retire=retire_missing, at=at)
+    touched_parents |= {p for p in retired_ids.values() if p is not None}
     summary.derived = derive_parents(session, touched_parents, at=at)
     if level == "grid" and summary.boundaries_changed:
-        reroute_open_tickets(session, place(session), viewer, at, summary)
+        reroute_open_tickets(session, place(session), viewer, at, summary, retired=set(retired_ids))
     return summary
+
+
+def _missing(session: Session, level: str, codes: set[str], summary, *, retire: bool, at: datetime) -> dict:
+    """Note (and with `retire`, retire) the level's active regions the file does not have;
+    returns {retired region id: its parent id}."""
+    rows = session.execute(
+        select(Region.id, Region.code, Region.parent_id).where(Region.level == level, Region.active.is_(True))
+    ).all()
+    gone = sorted((r for r in rows if r.code not in codes), key=lambda r: r.code)
+    summary.missing = [r.code for r in gone]
+    if not retire:
+        return {}
+    for r in gone:
+        retire_region(session, session.get(Region, r.id), at=at)
+    summary.retired = list(summary.missing)
+    return {r.id: r.parent_id for r in gone}
 
 
 def derive_parents(session: Session, parent_ids: set[int], *, at: datetime) -> dict[str, str]:
@@ -197,8 +234,26 @@ def dissolve(geojson_geometries) -> shapely.Geometry:
     return union if union.is_valid else shapely.make_valid(union)
 
 
-def reroute_open_tickets(session: Session, grid_locator, viewer: Viewer, at: datetime, summary) -> None:
-    """Place every open ticket's point again; move those whose grid, community or street changed."""
+def reroute_open_tickets(
+    session: Session, grid_locator, viewer: Viewer, at: datetime, summary, *, retired: set[int] = frozenset()
+) -> None:
+    """Place every open ticket's point again; move those whose grid, community or street changed.
+    Open tickets without a point in a `retired` grid go to their community's unassigned queue."""
+    if retired:
+        pointless = session.execute(
+            select(Ticket.id, Ticket.community_id, Ticket.street_id)
+            .where(Ticket.status.in_(OPEN_STATUSES), Ticket.lon.is_(None), Ticket.grid_id.in_(retired))
+            .order_by(Ticket.id)
+        ).all()
+        active = set(session.scalars(select(Region.id).where(Region.active.is_(True))))
+        for row in pointless:
+            community = row.community_id if row.community_id in active else None
+            street = row.street_id if row.street_id in active else None
+            fallback = Placement(None, community, street, None, "unassigned")
+            workflow.apply(session, viewer, row.id, workflow.ActionInput("regrid", placement=fallback, at=at))
+            summary.rerouted += 1
+            summary.rerouted_unassigned += 1
+        summary.pointless_retired = len(pointless)
     rows = session.execute(
         select(Ticket.id, Ticket.lon, Ticket.lat, Ticket.grid_id, Ticket.community_id, Ticket.street_id)
         .where(Ticket.status.in_(OPEN_STATUSES), Ticket.lon.is_not(None), Ticket.lat.is_not(None))

@@ -1,17 +1,29 @@
 """Prepared tickets into the database, in bulk and with their history.
 
-For each ticket not yet in the database under (source, external_id):
+A ticket is known by (system, external_id): `--system` names the other system (12345, 数字城管), so
+two systems with overlapping numbers both import fully; tickets made here have no system.
+
+For each ticket not yet in the database:
 - its point is placed with the locator's vectorised `place_many` (a ticket without a usable point,
-  or outside every grid beyond the tolerance, gets no grid: location_match "unassigned");
+  or outside every grid beyond the tolerance, gets no grid: location_match "unassigned", flagged
+  location_missing / location_outside);
 - the row is written with the file's timestamps: created_at; accepted_at = created_at once past
   `reported` (the file has no acceptance time); dispatched_at = created_at once dispatched;
-  handled_at = closed_at = the file's closed_at for a closed ticket; handle_due_at = due_at.
-  An open ticket in a working status past its due_at is written overdue (the deadline sweep then
-  leaves it alone instead of escalating years of history at once); dispatched / in progress /
-  handled / suspended tickets go to their grid's team like an automatic dispatch;
+  handled_at = closed_at = the file's closed_at for a closed ticket (none when the file gives
+  none: flagged closed_without_time); handle_due_at = due_at. An open ticket in a working status
+  past its due_at is written overdue (the deadline sweep then leaves it alone instead of
+  escalating years of history at once); dispatched / in progress / handled / suspended tickets
+  go to their grid's team like an automatic dispatch. The source's status word, the raw cells and
+  the data-quality flags are kept (data.quality);
 - one `import` TicketEvent (from nothing to the ticket's status, at created_at; for a closed
-  ticket to `handled`) and, for a closed ticket, a `verify_close` event at closed_at, each with
-  its audit row, so the aggregates' incremental refresh and the history see them.
+  ticket with a close time to `handled`) and, for such a closed ticket, a `verify_close` event at
+  closed_at, each with its audit row, so the aggregates' incremental refresh and the history see them.
+
+A ticket already there is kept in step (`sync`): when what its system says of the fields it
+controls — status, close time, due time, point (and the status word, the flags) — differs from
+what it said at the last import, the ticket takes the new values through the workflow's system
+action `sync` (data.actions), one event each with the values before and after; `_sync` does
+that in bulk. A ticket the source did not change is left alone, so work done here on it stays.
 """
 
 from __future__ import annotations
@@ -22,11 +34,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
+from types import SimpleNamespace
 
 import numpy as np
 from sqlalchemy import JSON, func, insert, select
 from sqlalchemy.orm import Session
 
+from data import quality, workflow
 from data.access import Viewer
 from data.audit import AuditLog
 from data.clock import UTC, UTCDateTime
@@ -45,11 +59,15 @@ CHUNK = 5000
 class TicketImportSummary:
     records: int = 0
     imported: int = 0
-    already: int = 0  # (source, external_id) already in the database: skipped
+    synced: int = 0  # already in the database, changed in the source: updated through `sync`
+    unchanged: int = 0  # already in the database, unchanged in the source
     rejected: int = 0
     statuses: Counter = field(default_factory=Counter)
     placed: Counter = field(default_factory=Counter)  # inside / boundary / overlap / nearest / unassigned
     unassigned: Counter = field(default_factory=Counter)  # why: no coordinates, ..., outside every grid
+    flags: Counter = field(default_factory=Counter)  # data-quality flags over the file's tickets
+    synced_fields: Counter = field(default_factory=Counter)  # what the syncs changed
+    status_mapping: list[str] = field(default_factory=list)  # data.importers.statuses.StatusMapper.lines
     categories_created: list[str] = field(default_factory=list)
     dispatched_to_team: int = 0
     overdue: int = 0
@@ -58,19 +76,31 @@ class TicketImportSummary:
     events: int = 0
     seconds: float = 0.0
 
+    @property
+    def written(self) -> int:
+        return self.imported + self.synced
+
     def lines(self) -> list[str]:
         out = [
-            f"Records: {self.records}; imported {self.imported}, already imported (skipped) {self.already}, "
-            f"rejected {self.rejected}",
+            f"Records: {self.records}; imported {self.imported}, updated (sync) {self.synced}, "
+            f"unchanged {self.unchanged}, rejected {self.rejected}",
         ]
         if self.imported:
             out.append("Statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())))
             out.append("Placed: " + ", ".join(f"{k} {v}" for k, v in sorted(self.placed.items())))
+        if self.synced_fields:
+            out.append("Changed by the sync: " + ", ".join(f"{k} {v}" for k, v in sorted(self.synced_fields.items())))
         if self.unassigned:
             out.append(
                 "Unassigned queue (imported without a grid): "
                 + ", ".join(f"{k} {v}" for k, v in sorted(self.unassigned.items()))
             )
+        if self.flags:
+            out.append(
+                "Data-quality flags (imported as they are, see docs/import.md): "
+                + ", ".join(f"{k} {self.flags[k]}" for k in quality.FLAGS if self.flags[k])
+            )
+        out += self.status_mapping
         if self.categories_created:
             shown = ", ".join(self.categories_created[:20])
             more = f", ... ({len(self.categories_created)} in all)" if len(self.categories_created) > 20 else ""
@@ -91,32 +121,92 @@ class TicketImportSummary:
 
 
 def write_tickets(
-    session: Session, prepared: Prepared, *, source: str, viewer: Viewer, file_label: str, now: datetime
+    session: Session,
+    prepared: Prepared,
+    *,
+    system: str,
+    source: str,
+    viewer: Viewer,
+    file_label: str,
+    now: datetime,
 ) -> TicketImportSummary:
-    """Write the prepared tickets that are new; see the module docstring."""
+    """Write the prepared tickets that are new and sync those that changed; see the module docstring."""
     started = perf_counter()
     summary = TicketImportSummary(rejected=len(prepared.rejects))
     summary.records = len(prepared.tickets) + len(prepared.rejects)
-    existing = _existing_ids(session, source, [t.external_id for t in prepared.tickets])
-    new = [t for t in prepared.tickets if t.external_id not in existing]
-    summary.already = len(prepared.tickets) - len(new)
-    if not new:
-        summary.seconds = perf_counter() - started
-        return summary
-
-    categories = match_categories(session, [t.category for t in new], create=True)
-    summary.categories_created = categories.created
+    summary.status_mapping = prepared.statuses.lines() if prepared.statuses else []
+    everything = prepared.tickets
     grid_locator = locator(session)
-    lon = np.array([np.nan if t.lon is None else t.lon for t in new])
-    lat = np.array([np.nan if t.lat is None else t.lat for t in new])
+    lon = np.array([np.nan if t.lon is None else t.lon for t in everything])
+    lat = np.array([np.nan if t.lat is None else t.lat for t in everything])
     index, match = grid_locator.place_many(lon, lat)
-    teams = {t.grid_id: (t.grid_worker_id, t.property_company_id) for t in session.scalars(select(GridTeam))}
+    places = [grid_locator.placement_at(int(i), str(m)) for i, m in zip(index, match, strict=True)]
+    flags = [
+        quality.with_location(t.flags, lon=t.lon, grid_id=p.grid_id) for t, p in zip(everything, places, strict=True)
+    ]
+    for one in flags:
+        summary.flags.update(one)
 
+    existing = _existing(session, system, [t.external_id for t in everything])
+    new, changed = [], []
+    for t, place, f in zip(everything, places, flags, strict=True):
+        if t.external_id not in existing:
+            new.append((t, place, f))
+            continue
+        ticket_id, record = existing[t.external_id]
+        before = (record or {}).get("values") or {}
+        differs = {k for k, v in _values(t, f).items() if before.get(k) != v}
+        if differs:
+            changed.append((ticket_id, t, place, f, differs))
+        else:
+            summary.unchanged += 1
+    teams = {g.grid_id: (g.grid_worker_id, g.property_company_id) for g in session.scalars(select(GridTeam))}
+    events = _insert_new(session, new, system=system, source=source, viewer=viewer, file_label=file_label, now=now,
+                         teams=teams, summary=summary)  # fmt: skip
+    events += _sync(session, changed, viewer=viewer, file_label=file_label, now=now, teams=teams, summary=summary)
+    event_floor = _max_id(session, TicketEvent)
+    _insert(session, TicketEvent, events)
+    event_ids = _event_ids(session, event_floor, events)
+    _audit(session, viewer, events, event_ids)
+    summary.events = len(events)
+    summary.seconds = perf_counter() - started
+    return summary
+
+
+def _values(t: PreparedTicket, flags: list[str]) -> dict:
+    """What the source says of the fields it controls; a re-import compares it with the last one."""
+    return {**t.source_values(), "flags": [f for f in flags if f not in quality.LOCATION_FLAGS]}
+
+
+def _record(t: PreparedTicket, flags: list[str]) -> dict:
+    """Ticket.source_record: the raw cells as the file had them, and what they meant."""
+    return {"cells": t.cells, "values": _values(t, flags)}
+
+
+def _existing(session: Session, system: str, external_ids: list[str]) -> dict[str, tuple[int, dict | None]]:
+    """external_id -> (ticket id, source_record) of this system's tickets already imported."""
+    found: dict[str, tuple[int, dict | None]] = {}
+    for start in range(0, len(external_ids), CHUNK):  # few big IN lists: each query costs ~0.1 s on psycopg
+        chunk = external_ids[start : start + CHUNK]
+        rows = session.execute(
+            select(Ticket.external_id, Ticket.id, Ticket.source_record).where(
+                Ticket.system == system, Ticket.external_id.in_(chunk)
+            )
+        )
+        found.update((e, (i, r)) for e, i, r in rows)
+    return found
+
+
+def _insert_new(session, new, *, system, source, viewer, file_label, now, teams, summary) -> list[dict]:
+    """Insert the new tickets in bulk; returns their events (written by the caller)."""
+    if not new:
+        return []
+    categories = match_categories(session, [t.category for t, _, _ in new], create=True)
+    summary.categories_created = categories.created
     rows = []
-    for i, t in enumerate(new):
-        place = grid_locator.placement_at(int(index[i]), str(match[i]))
+    for t, place, flags in new:
         category_id = categories.ids[t.category]
-        row = _ticket_row(t, source, category_id, place, now)
+        row = _ticket_row(t, system, source, category_id, place, flags, now)
         if t.status in TEAM_STATUSES and place.grid_id in teams:
             worker, company = teams[place.grid_id]
             if categories.property_matter.get(category_id) and company:
@@ -135,37 +225,35 @@ def write_tickets(
 
     ticket_floor = _max_id(session, Ticket)
     _insert(session, Ticket, rows)
-    ids = _ticket_ids(session, source, ticket_floor, [t.external_id for t in new])
+    ids = _ticket_ids(session, system, ticket_floor, [t.external_id for t, _, _ in new])
     events = []
-    for t, row, ticket_id in zip(new, rows, ids, strict=True):
+    for (t, _, _), row, ticket_id in zip(new, rows, ids, strict=True):
         events += _events(t, row, ticket_id, viewer, file_label)
-    event_floor = _max_id(session, TicketEvent)
-    _insert(session, TicketEvent, events)
-    event_ids = _event_ids(session, event_floor, events)
-    _audit(session, viewer, events, event_ids)
     summary.imported = len(rows)
-    summary.events = len(events)
-    summary.seconds = perf_counter() - started
-    return summary
+    return events
 
 
-def _existing_ids(session: Session, source: str, external_ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(external_ids), CHUNK):  # few big IN lists: each query costs ~0.1 s on psycopg
-        chunk = external_ids[start : start + CHUNK]
-        found.update(
-            session.scalars(select(Ticket.external_id).where(Ticket.source == source, Ticket.external_id.in_(chunk)))
-        )
-    return found
+def _status_columns(t: PreparedTicket, now: datetime) -> dict:
+    """The columns a ticket's status and times in the file give it (import and sync alike)."""
+    return dict(
+        status=t.status,
+        accepted_at=t.created_at if t.status in ACCEPTED_OR_LATER else None,
+        dispatched_at=t.created_at if t.status in DISPATCHED_OR_LATER else None,
+        handled_at=t.closed_at,
+        closed_at=t.closed_at,
+        handle_due_at=t.due_at,
+        overdue=t.status in WORKING_STATUSES and t.due_at is not None and t.due_at < now,
+    )
 
 
-def _ticket_row(t: PreparedTicket, source: str, category_id: int, place, now: datetime) -> dict:
-    accepted = t.created_at if t.status in ACCEPTED_OR_LATER else None
-    dispatched = t.created_at if t.status in DISPATCHED_OR_LATER else None
-    overdue = t.status in WORKING_STATUSES and t.due_at is not None and t.due_at < now
+def _ticket_row(t: PreparedTicket, system, source, category_id, place, flags, now) -> dict:
     return dict(
         source=source,
+        system=system,
         external_id=t.external_id,
+        source_status=t.file_status,
+        source_record=_record(t, flags),
+        data_quality=flags,
         public_token=secrets.token_urlsafe(12),
         category_id=category_id,
         priority=2,
@@ -181,25 +269,79 @@ def _ticket_row(t: PreparedTicket, source: str, category_id: int, place, now: da
         community_id=place.community_id,
         street_id=place.street_id,
         boundary_id=place.boundary_id,
-        status=t.status,
         assignee_staff_id=None,
         assignee_org_id=None,
         escalation_level=0,
-        overdue=overdue,
         rework_count=0,
         duplicate_of_id=None,
         rating=None,
         created_at=t.created_at,
-        accepted_at=accepted,
-        dispatched_at=dispatched,
         responded_at=None,
-        handled_at=t.closed_at,
-        closed_at=t.closed_at,
         rated_at=None,
         updated_at=t.closed_at or t.created_at,
         response_due_at=None,
-        handle_due_at=t.due_at,
+        **_status_columns(t, now),
     )
+
+
+def _sync(session, changed, *, viewer, file_label, now, teams, summary) -> list[dict]:
+    """Bring the tickets the source changed in step through the workflow's `sync` (data.workflow
+    .step: the same check and effect as a live action; in bulk: tickets loaded a chunk at a time,
+    one event each, written with their audit rows by the caller)."""
+    ctx = workflow.SessionContext(session)
+    events = []
+    for start in range(0, len(changed), CHUNK):
+        chunk = changed[start : start + CHUNK]
+        tickets = {x.id: x for x in session.scalars(select(Ticket).where(Ticket.id.in_([c[0] for c in chunk])))}
+        for ticket_id, t, place, flags, differs in chunk:
+            ticket = tickets[ticket_id]
+            moved = bool({"lon", "lat"} & differs)
+            given = workflow.ActionInput(
+                "sync",
+                at=now,
+                data={
+                    "fields": _sync_fields(ticket, t, flags, differs, now, teams),
+                    "file": file_label,
+                    "line": t.line,
+                },
+                placement=place if moved else None,
+                lon=t.lon,
+                lat=t.lat,
+            )
+            event = workflow.step(ctx, viewer, ticket, given)
+            summary.synced_fields.update(list(event["data"]["changed"]))
+            summary.synced += 1
+            events.append(event)
+        session.flush()
+    return events
+
+
+def _sync_fields(ticket: Ticket, t: PreparedTicket, flags, differs: set[str], now, teams) -> dict:
+    """The columns to set on `ticket` for what the source changed (`differs`), nothing else: work
+    done here on fields the source did not change stays."""
+    new = _status_columns(t, now)
+    fields = dict(source_status=t.file_status, source_record=_record(t, flags), data_quality=flags)
+    if "status" in differs:
+        status = "rated" if new["status"] == "closed" and ticket.status == "rated" else new["status"]
+        fields.update(status=status, closed_at=new["closed_at"], handled_at=new["handled_at"])
+        for name in ("accepted_at", "dispatched_at"):
+            if getattr(ticket, name) is None or new[name] is None:
+                fields[name] = new[name]
+        if status in TEAM_STATUSES and not (ticket.assignee_staff_id or ticket.assignee_org_id):
+            worker, company = teams.get(ticket.grid_id, (None, None))
+            if ticket.category.property_matter and company:
+                fields["assignee_org_id"] = company
+            elif worker:
+                fields["assignee_staff_id"] = worker
+    elif "closed_at" in differs and ticket.status in ("closed", "rated"):
+        fields.update(closed_at=new["closed_at"], handled_at=new["handled_at"])
+    if "due_at" in differs:
+        fields["handle_due_at"] = new["handle_due_at"]
+    status = fields.get("status", ticket.status)
+    due = fields.get("handle_due_at", ticket.handle_due_at)
+    late = status in WORKING_STATUSES and due is not None and due < now
+    fields["overdue"] = late if "due_at" in differs or "status" in differs else ticket.overdue or late
+    return fields
 
 
 def _why_unassigned(t: PreparedTicket) -> str:
@@ -207,7 +349,7 @@ def _why_unassigned(t: PreparedTicket) -> str:
 
 
 def _events(t: PreparedTicket, row: dict, ticket_id: int, viewer: Viewer, file_label: str) -> list[dict]:
-    closed = t.status == "closed"
+    timed_closure = t.status == "closed" and t.closed_at is not None
     data = {"file": file_label, "line": t.line, "file_status": t.file_status, "match": row["location_match"]}
     if t.location_problem:
         data["location_problem"] = t.location_problem
@@ -215,37 +357,20 @@ def _events(t: PreparedTicket, row: dict, ticket_id: int, viewer: Viewer, file_l
             data["location_detail"] = t.location_detail
     if t.ignored_closed_at is not None:
         data["file_closed_at"] = t.ignored_closed_at.isoformat()
-    common = dict(
-        ticket_id=ticket_id,
-        actor_role=viewer.role,
-        actor_staff_id=viewer.staff_id,
-        actor_name=viewer.name or None,
-        note=None,
-        photos=[],
-        grid_id=row["grid_id"],
-        previous_grid_id=None,
-    )
-    out = [
-        dict(
-            common,
-            at=t.created_at,
-            action="import",
-            from_status=None,
-            to_status="handled" if closed else t.status,
-            data=data,
-        )
-    ]
-    if closed:
+    if row["data_quality"]:
+        data["data_quality"] = row["data_quality"]
+    if t.unreadable:
+        data["unreadable"] = t.unreadable
+    # The entry event (like a report's), and for a timed closure the closure itself: what the
+    # other system did, recorded in the shape of every workflow event.
+    ticket = SimpleNamespace(id=ticket_id, grid_id=row["grid_id"])
+    to_status = "handled" if timed_closure else t.status
+    out = [workflow.event_fields(ticket, viewer, "import", None, to_status, t.created_at, data=data)]
+    if timed_closure:
         on_time = t.due_at is None or t.closed_at <= t.due_at
+        closure = {"on_time": on_time, "imported": True}
         out.append(
-            dict(
-                common,
-                at=t.closed_at,
-                action="verify_close",
-                from_status="handled",
-                to_status="closed",
-                data={"on_time": on_time, "imported": True},
-            )
+            workflow.event_fields(ticket, viewer, "verify_close", "handled", "closed", t.closed_at, data=closure)
         )
     return out
 
@@ -315,15 +440,15 @@ def _max_id(session: Session, model) -> int:
     return session.scalar(select(func.max(model.id))) or 0
 
 
-def _ticket_ids(session: Session, source: str, floor: int, external_ids: list[str]) -> list[int]:
-    """Ids of the tickets just written, in the order of `external_ids` ((source, external_id) is unique)."""
-    rows = session.execute(select(Ticket.external_id, Ticket.id).where(Ticket.id > floor, Ticket.source == source))
+def _ticket_ids(session: Session, system: str, floor: int, external_ids: list[str]) -> list[int]:
+    """Ids of the tickets just written, in the order of `external_ids` ((system, external_id) is unique)."""
+    rows = session.execute(select(Ticket.external_id, Ticket.id).where(Ticket.id > floor, Ticket.system == system))
     found = dict(rows.all())
     return [found[e] for e in external_ids]
 
 
 def _event_ids(session: Session, floor: int, events: list[dict]) -> list[int]:
-    """Ids of the events just written: one per (new ticket, action), in the order of `events`."""
+    """Ids of the events just written: one per (ticket, action), in the order of `events`."""
     rows = session.execute(
         select(TicketEvent.ticket_id, TicketEvent.action, TicketEvent.id).where(TicketEvent.id > floor)
     )

@@ -3,33 +3,22 @@
 Pure: no database. `prepare` maps columns to fields, parses every cell, converts coordinates to
 WGS84 (vectorised) and decides, row by row, between
 
-- a `PreparedTicket` — also when its location is missing, unparsable or not a point on Earth:
-  such a ticket is imported without a point (the unassigned queue) and `location_problem` says
-  why; a ticket is never dropped for its location;
-- a `Reject` with the line and the reason, for rows that cannot be imported at all (no
-  external_id, the same external_id twice in the file, no or unreadable created_at, unreadable
-  closed_at / due_at, closed_at before created_at, created_at in the future, a status we cannot
-  map, a closed status without closed_at, a broken CSV record).
+- a `PreparedTicket` for every row with an identity (an external_id, first seen in the file, and
+  a readable creation time). Oddities do not make a ticket unimportable (issue #13): they are kept
+  as the source gave them and flagged (data.quality): closed before created (`time_order`), a
+  closed status without a readable close time (`closed_without_time`), a status word in no table
+  (`unknown_status`, classified by data.importers.statuses), an unreadable close or due time
+  (`unreadable_time`), created after the import (`created_in_future`), no usable point
+  (`location_missing`: the unassigned queue; `location_problem` says why). The raw status and
+  the raw cells of the mapped fields are kept (`source_status`, `source_record`).
+- a `Reject` with the line and the reason, only for rows that cannot be a ticket: no
+  external_id (or one longer than 128 characters), the same external_id again in the file, no
+  or an unreadable created_at, a broken CSV record.
 
-Status mapping (``STATUS_SPELLINGS``; case, spaces, ``_`` and ``-`` do not matter; extend it with
-``--status-map VALUE=STATUS``):
-
-=============  =================================================================================
-ours           spellings in the file
-=============  =================================================================================
-reported       new, open, opened, submitted, received, reported, 待受理, 未受理, 待处理, 新建, 已上报
-accepted       accepted, acknowledged, 已受理, 受理, 已立案, 立案, 待派遣, 待派单
-dispatched     assigned, dispatched, 已派遣, 派遣, 已派单, 已分派, 已转办, 转办, 已交办
-in_progress    in progress, processing, working, started, 处理中, 办理中, 正在处理, 已签收, 已接单
-handled        handled, pending review, 已处理, 待核查, 待审核, 已反馈, 待结案
-closed         closed, completed, complete, done, resolved, finished, 已结案, 结案, 已办结, 办结,
-               已完成, 完成, 已关闭, 已回访, 已评价
-rejected       rejected, cancelled, canceled, invalid, void, withdrawn, 已作废, 作废, 不予受理, 无效,
-               已撤销, 撤销
-duplicate      duplicate, 重复, 重复件, 重复工单
-suspended      suspended, on hold, hold, deferred, 挂账, 已挂账, 暂缓, 挂起
-(empty)        closed when closed_at is given, else reported
-=============  =================================================================================
+Statuses: data.importers.statuses (a table of spellings, `--status-map VALUE=STATUS` on top, and
+a classification by words for anything else). An empty status is closed when closed_at is given,
+else reported. A status that is not closed keeps no closed_at (a cancelled ticket is never
+结案); the file's date is kept aside in the import event.
 """
 
 from __future__ import annotations
@@ -42,7 +31,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pyproj
 
+from data import quality
+from data.importers import statuses as statuses_module
 from data.importers.csvparse import Table, clean_text, parse_datetime, parse_number
+from data.importers.statuses import OUR_STATUSES, STATUS_SPELLINGS, StatusMapper, normalise_status  # noqa: F401
 from geo.coords import SYSTEMS, to_wgs84
 
 FIELDS = (
@@ -61,73 +53,11 @@ FIELDS = (
 )
 MAX_EXTERNAL_ID = 128
 MAX_ADDRESS = 255
+MAX_STATUS = 64  # Ticket.source_status
 FUTURE_SLACK = timedelta(days=1)
 LOCATION_PROBLEMS = ("no coordinates", "unparsable coordinates", "not a point on Earth")
-
-STATUS_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "reported": (
-        "new",
-        "open",
-        "opened",
-        "submitted",
-        "received",
-        "reported",
-        "待受理",
-        "未受理",
-        "待处理",
-        "新建",
-        "已上报",
-    ),
-    "accepted": ("accepted", "acknowledged", "已受理", "受理", "已立案", "立案", "待派遣", "待派单"),
-    "dispatched": ("assigned", "dispatched", "已派遣", "派遣", "已派单", "已分派", "已转办", "转办", "已交办"),
-    "in_progress": (
-        "in progress",
-        "processing",
-        "working",
-        "started",
-        "处理中",
-        "办理中",
-        "正在处理",
-        "已签收",
-        "已接单",
-    ),
-    "handled": ("handled", "pending review", "已处理", "待核查", "待审核", "已反馈", "待结案"),
-    "closed": (
-        "closed",
-        "completed",
-        "complete",
-        "done",
-        "resolved",
-        "finished",
-        "已结案",
-        "结案",
-        "已办结",
-        "办结",
-        "已完成",
-        "完成",
-        "已关闭",
-        "已回访",
-        "已评价",
-    ),
-    "rejected": (
-        "rejected",
-        "cancelled",
-        "canceled",
-        "invalid",
-        "void",
-        "withdrawn",
-        "已作废",
-        "作废",
-        "不予受理",
-        "无效",
-        "已撤销",
-        "撤销",
-    ),
-    "duplicate": ("duplicate", "重复", "重复件", "重复工单"),
-    "suspended": ("suspended", "on hold", "hold", "deferred", "挂账", "已挂账", "暂缓", "挂起"),
-}
-OUR_STATUSES = tuple(STATUS_SPELLINGS)
-TERMINAL_WITHOUT_CLOSE = ("rejected", "duplicate")  # never "closed": no closed_at, not in 结案数
+# Cells kept raw on the ticket (Ticket.source_record["cells"]): the times, status and point.
+TRACKED = ("status", "created_at", "closed_at", "due_at", "lon", "lat", "x", "y")
 
 
 class MappingError(Exception):
@@ -159,6 +89,24 @@ class PreparedTicket:
     location_detail: str | None = None
     ignored_closed_at: datetime | None = None  # a closed_at the status contradicts, kept in the event
     address_truncated: bool = False
+    flags: list[str] = field(default_factory=list)  # data.quality.FLAGS, location ones set on writing
+    cells: dict[str, str | None] = field(default_factory=dict)  # raw text of the TRACKED fields mapped
+    unreadable: dict[str, str] = field(default_factory=dict)  # field -> why its cell could not be read
+
+    def source_values(self) -> dict:
+        """What the source says of the fields a re-import keeps in step (data.importers.ticket_writer)."""
+        return {
+            "status": self.status,
+            "source_status": self.file_status,
+            "closed_at": _iso(self.closed_at),
+            "due_at": _iso(self.due_at),
+            "lon": self.lon,
+            "lat": self.lat,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 @dataclass
@@ -167,25 +115,19 @@ class Prepared:
     rejects: list[Reject] = field(default_factory=list)
     mapping: dict[str, str] = field(default_factory=dict)  # field -> column
     blank_lines: int = 0
+    statuses: StatusMapper | None = None  # the status words met and what they became
 
 
 # --------------------------------------------------------------------------------------------
 # Options.
 
 
-def normalise_status(value: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", value.strip().lower())
-
-
 def status_table(overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Normalised file spelling -> our status, with `overrides` ({spelling: status}) on top."""
-    table = {normalise_status(s): ours for ours, spellings in STATUS_SPELLINGS.items() for s in spellings}
-    table.update({normalise_status(ours): ours for ours in OUR_STATUSES})
-    for spelling, ours in (overrides or {}).items():
-        if ours not in OUR_STATUSES:
-            raise MappingError(f"--status-map {spelling}={ours}: status must be one of {', '.join(OUR_STATUSES)}")
-        table[normalise_status(spelling)] = ours
-    return table
+    """data.importers.statuses.status_table, refusing a bad override as a MappingError."""
+    try:
+        return statuses_module.status_table(overrides)
+    except ValueError as exc:
+        raise MappingError(str(exc)) from None
 
 
 def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
@@ -293,9 +235,9 @@ def prepare(
     statuses: dict[str, str] | None = None,
 ) -> Prepared:
     """Every record of `table` as a PreparedTicket or a Reject (see the module docstring)."""
-    statuses = statuses if statuses is not None else status_table()
+    mapper = StatusMapper(statuses if statuses is not None else status_table())
     position = {name: table.header.index(column) for name, column in mapping.items()}
-    out = Prepared(mapping=dict(mapping), blank_lines=table.blank_lines)
+    out = Prepared(mapping=dict(mapping), blank_lines=table.blank_lines, statuses=mapper)
     seen: dict[str, int] = {}
     raw_xy: list[tuple[str | None, str | None]] = []
     width = len(table.header)
@@ -309,7 +251,7 @@ def prepare(
             return fields[position[name]] if name in position else None
 
         try:
-            ticket = _row(line, cell, statuses, now=now, tz=tz, dayfirst=dayfirst)
+            ticket = _row(line, cell, mapper, now=now, tz=tz, dayfirst=dayfirst)
         except ValueError as exc:
             out.rejects.append(Reject(line, str(exc), fields))
             continue
@@ -318,13 +260,15 @@ def prepare(
             out.rejects.append(Reject(line, reason, fields))
             continue
         seen[ticket.external_id] = line
+        ticket.cells = {name: clean_text(cell(name)) for name in TRACKED if name in position}
         out.tickets.append(ticket)
         raw_xy.append((cell(xf), cell(yf)))
     _locate(out.tickets, raw_xy, system)
     return out
 
 
-def _row(line, cell, statuses, *, now, tz, dayfirst) -> PreparedTicket:
+def _row(line, cell, status_of, *, now, tz, dayfirst) -> PreparedTicket:
+    """One record as a ticket; ValueError only when it cannot be one (no identity, no time)."""
     external_id = clean_text(cell("external_id"))
     if external_id is None:
         raise ValueError("external_id is empty")
@@ -334,28 +278,29 @@ def _row(line, cell, statuses, *, now, tz, dayfirst) -> PreparedTicket:
     created_at = _when(cell, "created_at", tz, dayfirst)
     if created_at is None:
         raise ValueError("created_at is empty")
+    flags: list[str] = []
+    unreadable: dict[str, str] = {}
     if created_at > now + FUTURE_SLACK:
-        raise ValueError(f"created_at {cell('created_at').strip()!r} is in the future")
-    closed_at = _when(cell, "closed_at", tz, dayfirst)
-    due_at = _when(cell, "due_at", tz, dayfirst, end_of_day=True)
-    if closed_at is not None and closed_at < created_at:
-        raise ValueError(f"closed_at {cell('closed_at').strip()!r} is before created_at {cell('created_at').strip()!r}")
+        flags.append("created_in_future")
+    closed_at = _readable(cell, "closed_at", tz, dayfirst, unreadable)
+    due_at = _readable(cell, "due_at", tz, dayfirst, unreadable, end_of_day=True)
+    if unreadable:
+        flags.append("unreadable_time")
 
     file_status = clean_text(cell("status"))
     if file_status is None:
         status = "closed" if closed_at is not None else "reported"
     else:
-        status = statuses.get(normalise_status(file_status))
-        if status is None:
-            raise ValueError(
-                f"status {file_status!r} is not one we know; map it with --status-map '{file_status}=STATUS' "
-                f"(STATUS one of {', '.join(OUR_STATUSES)})"
-            )
+        status, guessed = status_of(file_status[:MAX_STATUS])
+        if guessed:
+            flags.append("unknown_status")
     ignored_closed_at = None
-    if status == "closed" and closed_at is None:
-        raise ValueError(f"status {file_status!r} is closed but closed_at is empty")
     if status != "closed" and closed_at is not None:
         ignored_closed_at, closed_at = closed_at, None
+    if status == "closed" and closed_at is None:
+        flags.append("closed_without_time")
+    if closed_at is not None and closed_at < created_at:
+        flags.append("time_order")
 
     address = clean_text(cell("address"))
     truncated = address is not None and len(address) > MAX_ADDRESS
@@ -366,13 +311,24 @@ def _row(line, cell, statuses, *, now, tz, dayfirst) -> PreparedTicket:
         closed_at=closed_at,
         due_at=due_at,
         status=status,
-        file_status=file_status,
+        file_status=file_status[:MAX_STATUS] if file_status else None,
         category=clean_text(cell("category")),
         description=clean_text(cell("description")) or "",
         address=address[:MAX_ADDRESS] if truncated else address,
         ignored_closed_at=ignored_closed_at,
         address_truncated=truncated,
+        flags=quality.ordered(flags),
+        unreadable=unreadable,
     )
+
+
+def _readable(cell, name, tz, dayfirst, unreadable: dict, end_of_day=False):
+    """A time that may be unreadable: None then, with the reason noted in `unreadable`."""
+    try:
+        return _when(cell, name, tz, dayfirst, end_of_day)
+    except ValueError as exc:
+        unreadable[name] = str(exc)
+        return None
 
 
 def _when(cell, name, tz, dayfirst, end_of_day=False):

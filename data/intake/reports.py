@@ -63,7 +63,10 @@ def _take(session: Session, settings: Settings, files: PhotoFiles, job: ReportJo
     category = resolve_category(session, settings, job.report, job.source)
     external_id = job.report.external_id
     if external_id and session.scalar(
-        select(Ticket.id).where(Ticket.source == job.source, Ticket.external_id == external_id)
+        # Unique per channel among the tickets made here (system NULL; data.models.Ticket).
+        select(Ticket.id).where(
+            Ticket.system.is_(None), Ticket.source == job.source, Ticket.external_id == external_id
+        )
     ):
         raise IntakeError(
             "external_id_taken",

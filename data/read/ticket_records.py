@@ -58,6 +58,9 @@ class TicketRecord:
     status: str
     source: str
     external_id: str | None
+    system: str | None  # the other system an imported ticket came from (None: made here)
+    source_status: str | None  # that system's own status word
+    data_quality: tuple[str, ...]  # data.quality flags of an imported ticket
     priority: int
     description: str
     category: CategoryInfo
@@ -190,6 +193,9 @@ def _records(session: Session, viewer: Viewer, rows, *, detail: bool) -> list[Ti
                 status=r.status,
                 source=r.source,
                 external_id=r.external_id,
+                system=r.system,
+                source_status=r.source_status,
+                data_quality=tuple(r.data_quality or ()),
                 priority=r.priority,
                 description=present_text(viewer, r.description) or "",
                 category=category,

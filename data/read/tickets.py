@@ -120,17 +120,20 @@ def main_categories(session: Session) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Deadline:
-    state: str  # none | left | overdue | met | late
+    state: str  # none | left | overdue | met | late | ended
     seconds: float  # time left (left), past the deadline (overdue, late)
     due: datetime | None
     done: datetime | None
 
 
-def deadline(due: datetime | None, done: datetime | None, now: datetime) -> Deadline:
+def deadline(due: datetime | None, done: datetime | None, now: datetime, *, finished: bool = False) -> Deadline:
     """Where a deadline stands: still running (time left), passed while open (overdue by), met, or
-    met late."""
+    met late; `ended` when the ticket is finished without a time to compare (rejected, or closed
+    without a close time in an imported record)."""
     if due is None:
         return Deadline("none", 0.0, None, done)
+    if done is None and finished:
+        return Deadline("ended", 0.0, due, None)
     if done is not None:
         late = (done - due).total_seconds()
         return Deadline("late" if late > 0 else "met", max(late, 0.0), due, done)

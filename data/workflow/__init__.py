@@ -105,6 +105,10 @@ def ticket_fields(sub: Submission, at: datetime) -> dict:
         updated_at=at,
         response_due_at=None,
         handle_due_at=None,
+        system=None,  # made here (imports set the system they came from)
+        source_status=None,
+        source_record=None,
+        data_quality=[],
     )
 
 

@@ -9,6 +9,9 @@ looks anything up, so the live system and the bulk writers run the same code.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from data import quality
 from data.errors import WorkflowError
 from data.models import ESCALATION_LEVELS, RATINGS
 from data.workflow import dispatch
@@ -169,13 +172,71 @@ def reroute(ctx, ticket, placement, *, lon=None, lat=None) -> dict:
             data.update(from_staff_id=ticket.assignee_staff_id, from_org_id=ticket.assignee_org_id)
             ticket.assignee_staff_id, ticket.assignee_org_id = staff_id, org_id
             data.update(assignee_staff_id=staff_id, assignee_org_id=org_id)
+    _location_flags(ticket)
     return data
+
+
+def _location_flags(ticket) -> None:
+    """An imported ticket's location flags follow where it now is (data.quality)."""
+    if getattr(ticket, "system", None) is not None:
+        ticket.data_quality = quality.with_location(ticket.data_quality, lon=ticket.lon, grid_id=ticket.grid_id)
 
 
 def _regrid(ctx, ticket, inp: ActionInput):
     if inp.placement is None:
         raise WorkflowError("placement_required", "re-routing after a grid change needs the new placement")
     return reroute(ctx, ticket, inp.placement)
+
+
+# The columns another system controls for the tickets it exported (issue #13): a re-import sets
+# them through `sync`. The importer (data.importers.ticket_writer) works out their values.
+SYNC_COLUMNS = frozenset(
+    {
+        "status",
+        "source_status",
+        "source_record",
+        "data_quality",
+        "accepted_at",
+        "dispatched_at",
+        "handled_at",
+        "closed_at",
+        "handle_due_at",
+        "overdue",
+        "assignee_staff_id",
+        "assignee_org_id",
+    }
+)
+
+
+def _sync(ctx, ticket, inp: ActionInput):
+    """The ticket's own system says something new of it (python app.py import-tickets on a newer
+    export): set the columns it controls (`data["fields"]`) and move it to its new point. The
+    event keeps every changed value as [before, after]."""
+    data = inp.data or {}
+    fields = dict(data.get("fields") or {})
+    if not fields and inp.placement is None:
+        raise WorkflowError("nothing_to_sync", "a sync needs the fields its system changed")
+    unknown = set(fields) - SYNC_COLUMNS
+    if unknown:
+        raise WorkflowError("bad_sync", f"a sync cannot set {', '.join(sorted(unknown))}")
+    out: dict = {k: data[k] for k in ("file", "line") if k in data}
+    changed = {}
+    for name, value in fields.items():
+        before = getattr(ticket, name)
+        if before != value and name != "source_record":
+            changed[name] = [_plain(before), _plain(value)]
+        if name != "status":  # step moves the status (`_to`), after reading where it was
+            setattr(ticket, name, value)
+    if inp.placement is not None and (inp.lon, inp.lat) != (ticket.lon, ticket.lat):
+        changed["location"] = [[ticket.lon, ticket.lat], [inp.lon, inp.lat]]
+        out.update(reroute(ctx, ticket, inp.placement, lon=inp.lon, lat=inp.lat))
+        ticket.lon, ticket.lat = inp.lon, inp.lat  # also when the source has no point any more
+        _location_flags(ticket)
+    return {**out, "changed": changed, "_to": fields.get("status")}
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _comment(ctx, ticket, inp: ActionInput):
@@ -199,5 +260,6 @@ EFFECTS = {
     "escalate": _escalate,
     "relocate": _relocate,
     "regrid": _regrid,
+    "sync": _sync,
     "comment": _comment,
 }

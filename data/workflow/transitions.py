@@ -62,6 +62,9 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         # A grid redrawn under an open ticket (python app.py import-grids): only the system moves it.
         Transition("regrid", "网格调整", OPEN_STATUSES, None, ("system",)),
+        # A newer export of the ticket's own system changed it (python app.py import-tickets):
+        # only the system syncs, from any status to what the source says (effects._sync).
+        Transition("sync", "同步", tuple(STATUS_LABELS), None, ("system",)),
         Transition(
             "comment",
             "备注",

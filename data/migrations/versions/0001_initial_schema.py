@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 03:21:12.120685
+Create Date: 2026-12-01 04:02:59.962496
 """
 
 from alembic import op
@@ -265,7 +265,11 @@ def upgrade() -> None:
     op.create_table('tickets',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('system', sa.String(length=64), nullable=True),
     sa.Column('external_id', sa.String(length=128), nullable=True),
+    sa.Column('source_status', sa.String(length=64), nullable=True),
+    sa.Column('source_record', sa.JSON(), nullable=True),
+    sa.Column('data_quality', sa.JSON(), server_default=sa.text("'[]'"), nullable=False),
     sa.Column('public_token', sa.String(length=32), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
@@ -309,7 +313,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['street_id'], ['regions.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('public_token'),
-    sa.UniqueConstraint('source', 'external_id', name='uq_ticket_source_external_id')
+    sa.UniqueConstraint('system', 'external_id', name='uq_ticket_system_external_id')
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tickets_assignee_org_id'), ['assignee_org_id'], unique=False)
@@ -328,6 +332,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_grid_status', ['grid_id', 'status'], unique=False)
         batch_op.create_index('ix_tickets_status_handle_due', ['status', 'handle_due_at'], unique=False)
         batch_op.create_index('ix_tickets_status_response_due', ['status', 'response_due_at'], unique=False)
+        batch_op.create_index('uq_ticket_native_source_external_id', ['source', 'external_id'], unique=True, sqlite_where=sa.text('system IS NULL'), postgresql_where=sa.text('system IS NULL'))
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -471,6 +476,7 @@ def downgrade() -> None:
     op.drop_table('duplicate_suggestions')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('uq_ticket_native_source_external_id', sqlite_where=sa.text('system IS NULL'), postgresql_where=sa.text('system IS NULL'))
         batch_op.drop_index('ix_tickets_status_response_due')
         batch_op.drop_index('ix_tickets_status_handle_due')
         batch_op.drop_index('ix_tickets_grid_status')
