@@ -41,6 +41,12 @@ def test_bad_demo_arguments_are_refused(tmp_path):
     assert out.returncode == 2 and "--grids" in out.stderr
 
 
+def test_an_outside_database_url_never_reaches_a_command_a_test_starts(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ops@production.example/gcc")
+    assert "DATABASE_URL" not in app_env({"GCC_INSTANCE_DIR": "/tmp/x"})
+    assert app_env({"DATABASE_URL": "sqlite:///asked.sqlite3"})["DATABASE_URL"] == "sqlite:///asked.sqlite3"
+
+
 @pytest.fixture(scope="module")
 def demo_instance(tmp_path_factory):
     instance = tmp_path_factory.mktemp("cli")
