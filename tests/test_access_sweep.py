@@ -44,6 +44,8 @@ ACCOUNT_ROLES = ("worker", "gridhead", "property", "department", "community", "s
 ROLES = ("anonymous", "kiosk", "resident", *ACCOUNT_ROLES)
 NEEDS_LOGIN = ("anonymous", "resident")
 
+pytestmark = pytest.mark.slow  # ~25 s: thousands of requests per backend
+
 T_MARK = re.compile(r"⟨T(\d+)⟩")
 A_MARK = re.compile(r"⟨A(\d+)⟩")
 NAME_MARK = re.compile(r"名(\d+)探")

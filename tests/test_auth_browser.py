@@ -32,6 +32,7 @@ def watched_page(browser):
     return page, problems, remote
 
 
+@pytest.mark.slow  # ~6 s: waits for a whole refresh cycle of the wall
 def test_kiosk_link_opens_the_big_screen_without_csp_violations(server, browser):
     page, problems, remote = watched_page(browser)
     page.goto(kiosk_url(server))
@@ -64,6 +65,7 @@ def test_login_form_in_a_browser_and_a_staff_page_for_anonymous(server, browser)
     page.close()
 
 
+@pytest.mark.slow  # ~15 s: loads every page
 def test_every_page_renders_for_the_admin_without_csp_violations(server, browser):
     """Every page the app registers (read from the app, so new pages are included)."""
     import json

@@ -56,6 +56,7 @@ def demo_instance(tmp_path_factory):
     return env, json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # with the two below, ~8 s: a demo district and three more CLI processes
 def test_demo_writes_a_district_and_refuses_a_second_time(demo_instance):
     env, stats = demo_instance
     assert stats["grids"] == 24 and stats["tickets"] > 500
@@ -63,6 +64,7 @@ def test_demo_writes_a_district_and_refuses_a_second_time(demo_instance):
     assert again.returncode == 1 and "empty database" in again.stderr
 
 
+@pytest.mark.slow
 def test_jobs_once_reports_each_job(demo_instance):
     env, _ = demo_instance
     out = run("jobs", "--once", env=env)
@@ -72,6 +74,7 @@ def test_jobs_once_reports_each_job(demo_instance):
     assert "escalated_to_community" in lines["sweep_deadlines"]
 
 
+@pytest.mark.slow
 def test_healthz_reports_database_schema_and_jobs(demo_instance, monkeypatch):
     from dashboard.server import create_app
     from data.db import Database

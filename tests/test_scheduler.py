@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from data import workflow
@@ -40,6 +41,7 @@ def wait_for(predicate, timeout=60):
     return False
 
 
+@pytest.mark.slow  # ~15 s: waits for several sweeps of two scheduler processes
 def test_two_schedulers_escalate_once_and_fail_over(db, district, tmp_path):
     past = utcnow() - timedelta(days=3)
     with db.session() as s:

@@ -32,7 +32,7 @@ from tests.auth_helpers import kiosk_url, login_as
 from tests.conftest import LIVE_ENV
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~40 s: waits for refresh cycles
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WALL = {"viewport": {"width": 1920, "height": 1080}, "locale": "zh-CN"}
