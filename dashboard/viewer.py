@@ -31,12 +31,20 @@ def install(server: Flask, resolver: Resolver | None = None) -> None:
 
         resolver = auth.identity(server)
     server.config["GCC_VIEWER_RESOLVER"] = resolver
+    checks = server.extensions.setdefault("gcc_request_checks", [])
 
     @server.before_request
     def _resolve_viewer():
         # The audit log records the client address of whatever this request changes.
         g.gcc_client_token = audit.client_address.set(client_address())
         g.viewer = server.config["GCC_VIEWER_RESOLVER"]()
+        # Then the checks that need the viewer (dashboard.auth.guard), in the order they were
+        # added: the first answer refuses the request.
+        for check in checks:
+            answer = check()
+            if answer is not None:
+                return answer
+        return None
 
     @server.teardown_request
     def _forget_client(_exc):
@@ -44,6 +52,12 @@ def install(server: Flask, resolver: Resolver | None = None) -> None:
         token = g.pop("gcc_client_token", None)
         if token is not None:
             audit.client_address.reset(token)
+
+
+def add_check(server: Flask, check: Callable[[], object]) -> None:
+    """Run `check()` before every request, right after the viewer is resolved; a non-None answer
+    is the response (a refusal)."""
+    server.extensions.setdefault("gcc_request_checks", []).append(check)
 
 
 def client_address() -> str:

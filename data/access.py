@@ -14,6 +14,7 @@ from sqlalchemy import exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from data.errors import DomainError
 from data.models import Region, Ticket
 
 # Roles. Staff roles (data.models.STAFF_ROLES) act inside the workflow; the others are how the web
@@ -70,8 +71,23 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
-class AccessDenied(Exception):
-    """The viewer may not see or do this. The web layer turns it into 403 (or 401 if anonymous)."""
+class AccessDenied(DomainError):
+    """The viewer may not do this (403; the web guard answers 401 to someone not signed in)."""
+
+    kind = "forbidden"
+
+    def __init__(self, message: str, *, code: str = "forbidden"):
+        super().__init__(code, message)
+
+
+class NotVisible(AccessDenied):
+    """No such thing, or the viewer may not see it: answered as "not found" (404) either way, so an
+    outsider cannot learn which ids or codes exist."""
+
+    kind = "not_found"
+
+    def __init__(self, message: str):
+        super().__init__(message, code="not_found")
 
 
 @dataclass(frozen=True)
@@ -206,5 +222,5 @@ def load_ticket(session: Session, viewer: Viewer, ticket_id: int, *, for_update:
         stmt = stmt.with_for_update(of=Ticket)
     ticket = session.scalars(stmt).first()
     if ticket is None:
-        raise AccessDenied(f"ticket {ticket_id} not found or not visible")
+        raise NotVisible(f"ticket {ticket_id} not found or not visible")
     return ticket

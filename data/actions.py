@@ -94,7 +94,7 @@ def _rate(session, ticket, *, at, rating, note, **_):
 
 def _reopen(session, ticket, *, at, **_):
     if ticket.rating != "unsatisfied":
-        raise WorkflowError("not_unsatisfied", "only a ticket rated 不满意 can be reopened")
+        raise WorkflowError("not_unsatisfied", "only a ticket rated 不满意 can be reopened", kind="conflict")
     ticket.closed_at = None
     ticket.handled_at = None
     ticket.dispatched_at = at
@@ -126,7 +126,7 @@ def _resume(session, ticket, *, at, **_):
 def _escalate(session, ticket, *, at, note, viewer, **_):
     level = ticket.escalation_level + 1
     if level > max(ESCALATION_LEVELS):
-        raise WorkflowError("max_escalation", "the ticket is already escalated to the street")
+        raise WorkflowError("max_escalation", "the ticket is already escalated to the street", kind="conflict")
     _need(note, "reason_required", "a manual escalation (督办) needs a reason")
     ticket.escalation_level = level
     session.add(Escalation(ticket_id=ticket.id, level=level, reason="manual", at=at))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from data.access import Viewer
 from data.clock import utcnow
 from data.demo.reference import SOURCE_LABELS
+from data.errors import DomainError
 from data.intake_tables import ApiKey
 from data.models import Region
 
@@ -28,8 +29,11 @@ PREFIX = "gcc_"
 TOUCH_EVERY = timedelta(minutes=10)
 
 
-class ApiKeyError(Exception):
-    pass
+class ApiKeyError(DomainError):
+    """Bad API key input; the message says what to fix."""
+
+    def __init__(self, message: str):
+        super().__init__("bad_api_key", message)
 
 
 @dataclass(frozen=True)

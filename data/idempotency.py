@@ -18,17 +18,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.clock import utcnow
+from data.errors import DomainError
 from data.intake_tables import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 
 
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(DomainError):
     """The key was used before with a different request."""
 
+    def __init__(self, message: str):
+        super().__init__("idempotency_key_reused", message)
 
-class BadIdempotencyKey(ValueError):
-    pass
+
+class BadIdempotencyKey(DomainError):
+    kind = "bad_request"
+
+    def __init__(self, message: str):
+        super().__init__("bad_idempotency_key", message)
 
 
 def check_key(key: str | None) -> str | None:

@@ -24,6 +24,7 @@ from data.access import Viewer
 from data.clock import utcnow
 from data.db import Database
 from data.demo.reference import SOURCE_LABELS
+from data.errors import DomainError
 from data.intake_tables import IotAlarmState
 from data.locate import locator
 from data.models import OPEN_STATUSES, RATINGS, Category, Ticket
@@ -81,13 +82,8 @@ class Report(BaseModel):
         return self
 
 
-class IntakeError(Exception):
-    """A refused submission: `code` for machines, message for people, `status` the HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.code = code
-        self.status = status
+class IntakeError(DomainError):
+    """A refused submission (invalid by default; conflict when a twin exists)."""
 
 
 @dataclass
@@ -163,7 +159,9 @@ def _with_retries(db: Database, settings: Settings, attempt) -> Outcome:
             if isinstance(exc, OperationalError) and not _deadlock(exc):
                 raise
             if tries == TRIES - 1:
-                raise IntakeError("conflict", "a concurrent request changed the same data; try again", 409) from None
+                raise IntakeError(
+                    "conflict", "a concurrent request changed the same data; try again", kind="conflict"
+                ) from None
         except BaseException:
             photos.discard(settings, written)
             raise
@@ -209,7 +207,8 @@ def _submit(session, settings, report, actor, source, lon, lat, uploads, now, wr
         select(Ticket.id).where(Ticket.source == source, Ticket.external_id == report.external_id)
     ):
         raise IntakeError(
-            "external_id_taken", f"a {source} ticket with external_id {report.external_id!r} exists already", 409
+            "external_id_taken", f"a {source} ticket with external_id {report.external_id!r} exists already",
+            kind="conflict",
         )
     outcome = alarm = None
     if source == "iot":

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from data.access import AccessDenied, Viewer, load_ticket
 from data.clock import utcnow
+from data.errors import DomainError
 from data.intake_tables import UploadedPhoto
 from data.models import Ticket, TicketEvent
 from data.settings import Settings
@@ -36,13 +37,8 @@ THUMB_EDGE = 320
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}(/[A-Za-z0-9_-]{1,64}){0,3}\.(jpg|jpeg|png|webp)$")
 
 
-class PhotoError(Exception):
-    """A refused upload: `code` for machines, the message for people, `status` the HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 422):
-        super().__init__(message)
-        self.code = code
-        self.status = status
+class PhotoError(DomainError):
+    """A refused upload (invalid; too_large or unsupported where that is the reason)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,9 @@ def photo_root(settings: Settings) -> Path:
 def clean(raw: bytes, *, max_bytes: int, max_pixels: int, label: str = "photo") -> CleanPhoto:
     """Decode, check and re-encode one upload; PhotoError says what is wrong with it."""
     if len(raw) > max_bytes:
-        raise PhotoError("photo_too_large", f"{label} is {len(raw) / 1e6:.1f} MB; at most {max_bytes / 1e6:g} MB", 413)
+        raise PhotoError(
+            "photo_too_large", f"{label} is {len(raw) / 1e6:.1f} MB; at most {max_bytes / 1e6:g} MB", kind="too_large"
+        )
     if not raw:
         raise PhotoError("photo_empty", f"{label} is empty")
     with warnings.catch_warnings():
@@ -73,7 +71,7 @@ def clean(raw: bytes, *, max_bytes: int, max_pixels: int, label: str = "photo") 
         try:
             img = Image.open(io.BytesIO(raw), formats=list(FORMATS))
         except UnidentifiedImageError:
-            raise PhotoError("photo_type", f"{label} is not a JPEG, PNG or WebP image", 415) from None
+            raise PhotoError("photo_type", f"{label} is not a JPEG, PNG or WebP image", kind="unsupported") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoError("photo_pixels", f"{label} has too many pixels (at most {max_pixels:,})") from None
         except (OSError, SyntaxError, ValueError) as exc:

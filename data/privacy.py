@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from data import audit
 from data.access import AccessDenied, Viewer, load_ticket
+from data.errors import DomainError
 from data.masking import mask_address, mask_id_number, mask_name, mask_phone, suppress_small
 
 # How a field is shown: raw, masked (138****5678, 张*, 1***...12), to the estate level, or not at all.
@@ -45,8 +46,11 @@ KEY_GROUPS = ("low_income", "disabled", "elderly_alone")
 MIN_REASON = 4
 
 
-class PrivacyError(Exception):
+class PrivacyError(DomainError):
     """A bad unmask request (unknown field, no reason); the message says what to fix."""
+
+    def __init__(self, message: str):
+        super().__init__("bad_unmask", message)
 
 
 @dataclass(frozen=True)

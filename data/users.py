@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.access import Viewer
 from data.clock import utcnow
+from data.errors import DomainError
 from data.models import Base, Organisation, Region, Staff
 
 # Roles an account can have (the web roles of data.access that a person logs in as).
@@ -43,8 +44,11 @@ MIN_PASSWORD = 8
 _DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
 
 
-class UserError(Exception):
+class UserError(DomainError):
     """Bad account input; the message says what to fix."""
+
+    def __init__(self, message: str):
+        super().__init__("bad_account", message)
 
 
 class User(Base):

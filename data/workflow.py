@@ -104,6 +104,7 @@ def check_transition(status: str, action: str) -> Transition:
         raise WorkflowError(
             "invalid_state",
             f"cannot {action} a ticket that is {status} ({STATUS_LABELS.get(status, status)})",
+            kind="conflict",
         )
     return transition
 

@@ -1,5 +1,6 @@
 """Every refusal of the intake routes is JSON: `{"error": code, "detail": ...}` with a 4xx status
-(issue #5). Exceptions of the data layer map to statuses here, in one table."""
+(issue #5). A data-layer refusal is a data.errors.DomainError whose `kind` gives the status through
+data.errors.HTTP_STATUS, the one table; nothing here reads a message to choose a status."""
 
 from __future__ import annotations
 
@@ -9,12 +10,7 @@ from flask import jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from data.access import AccessDenied
-from data.apikeys import ApiKeyError
-from data.idempotency import BadIdempotencyKey, IdempotencyConflict
-from data.intake import IntakeError
-from data.photos import PhotoError
-from data.workflow import WorkflowError
+from data.errors import HTTP_STATUS, DomainError
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +31,15 @@ HTTP_CODES = {
 }
 
 
-class ApiError(Exception):
+KIND_OF_STATUS = {status: kind for kind, status in HTTP_STATUS.items()}
+
+
+class ApiError(DomainError):
+    """A refusal decided by the HTTP layer itself (no key, a malformed parameter), by status."""
+
     def __init__(self, status: int, code: str, detail, headers: dict | None = None):
-        super().__init__(str(detail))
-        self.status, self.code, self.detail, self.headers = status, code, detail, headers or {}
+        super().__init__(code, str(detail), kind=KIND_OF_STATUS[status], detail=detail)
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, detail, headers: dict | None = None):
@@ -59,26 +60,14 @@ def validation_detail(exc: ValidationError) -> list[dict]:
 
 def to_response(exc: Exception):
     """The JSON response for a known exception, or None."""
-    if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.detail, exc.headers)
+    if isinstance(exc, DomainError):
+        headers = dict(getattr(exc, "headers", None) or {})
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
+        detail = exc.detail if exc.detail is not None else str(exc)
+        return error_response(exc.status, exc.code, detail, headers)
     if isinstance(exc, ValidationError):
         return error_response(422, "invalid_request", validation_detail(exc))
-    if isinstance(exc, IntakeError | PhotoError):
-        return error_response(exc.status, exc.code, str(exc))
-    if isinstance(exc, IdempotencyConflict):
-        return error_response(422, "idempotency_key_reused", str(exc))
-    if isinstance(exc, BadIdempotencyKey):
-        return error_response(400, "bad_idempotency_key", str(exc))
-    if isinstance(exc, WorkflowError):
-        status = 409 if exc.code in ("invalid_state", "max_escalation", "not_unsatisfied") else 422
-        return error_response(status, exc.code, str(exc))
-    if isinstance(exc, AccessDenied):
-        if str(exc).startswith("role "):  # the ticket is visible, the action is not the role's
-            return error_response(403, "forbidden", str(exc))
-        # An outsider must not learn which tickets exist: not visible is "not found".
-        return error_response(404, "not_found", "no such ticket, or not visible to this client")
-    if isinstance(exc, ApiKeyError):
-        return error_response(422, "invalid_request", str(exc))
     if isinstance(exc, HTTPException):
         status = exc.code or 400
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else None
@@ -103,17 +92,7 @@ def install(server) -> None:
 
     own_paths_only(server)
     server.register_error_handler(HTTPException, _handle)
-    for kind in (
-        ApiError,
-        ValidationError,
-        IntakeError,
-        PhotoError,
-        IdempotencyConflict,
-        BadIdempotencyKey,
-        WorkflowError,
-        AccessDenied,
-        ApiKeyError,
-    ):
+    for kind in (DomainError, ValidationError):
         server.register_error_handler(kind, _handle)
 
 

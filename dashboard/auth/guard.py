@@ -19,7 +19,7 @@ from flask import current_app, g, jsonify, render_template, request
 
 from dashboard.auth import csrf, permissions
 from dashboard.auth.permissions import CALLBACK, OWN_CREDENTIAL, PAGE, PUBLIC, SIGNED_IN, Access
-from dashboard.viewer import current_viewer
+from dashboard.viewer import add_check, current_viewer
 from data import audit
 from data.access import Viewer
 
@@ -37,13 +37,8 @@ def install(app: dash.Dash) -> None:
     server = app.server
     server.extensions["gcc_dash"] = app
 
-    def _guard():
-        return check(app)
-
-    # Right after the viewer is resolved (dashboard.viewer's hook), before Dash's own hooks.
-    funcs = server.before_request_funcs.setdefault(None, [])
-    resolver_at = next((i for i, f in enumerate(funcs) if f.__name__ == "_resolve_viewer"), -1)
-    funcs.insert(resolver_at + 1, _guard)
+    # Right after the viewer is resolved, inside dashboard.viewer's hook: before Dash's own hooks.
+    add_check(server, lambda: check(app))
     server.after_request(_audit_success)
 
 

@@ -21,7 +21,7 @@ from dashboard.figures import maps, theme
 from dashboard.figures.charts import empty_figure, weekly_figure
 from dashboard.labels import current_locale, status_label, t
 from dashboard.viewer import current_viewer
-from data.access import AccessDenied, Viewer
+from data.access import AccessDenied, NotVisible, Viewer
 from data.clock import utcnow
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
@@ -56,7 +56,7 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         if level == "district":
             district = directory(session).district()
             if district is None:
-                raise AccessDenied("no district")
+                raise NotVisible("no district")
             code = district.code
         page = region_page(session, viewer, code or "", level=level)
         main_codes = main_categories(session)

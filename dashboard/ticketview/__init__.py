@@ -17,7 +17,7 @@ from dashboard.desk import actions
 from dashboard.figures import maps
 from dashboard.labels import action_label, duration, match_label, rating_label, source_label, status_label, t
 from dashboard.viewer import current_viewer
-from data.access import AccessDenied, Viewer
+from data.access import AccessDenied, NotVisible, Viewer
 from data.clock import utcnow
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
@@ -174,7 +174,7 @@ def sections(viewer: Viewer, view: TicketView) -> tuple[list, list, html.Section
 def layout(viewer: Viewer, ticket_id: str | None = None, **_query):
     number = as_ticket_id(ticket_id)
     if number is None:
-        raise AccessDenied(f"bad ticket id {ticket_id!r:.40}")
+        raise NotVisible(f"bad ticket id {ticket_id!r:.40}")
     view, options = actions.load(viewer, number)
     chain = [r for r in (view.street, view.community, view.grid) if r is not None]
     with reader() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from data import indicators
-from data.access import AccessDenied, Viewer, ticket_clause
+from data.access import NotVisible, Viewer, ticket_clause
 from data.clock import day_start, local_day, utcnow
 from data.masking import mask_phone, suppress_small
 from data.models import GridStat, GridTeam, Organisation, Region, Staff, Ticket
@@ -59,7 +59,7 @@ def region_page(session: Session, viewer: Viewer, code: str, *, level: str | Non
     viewer.require("drilldown")
     region = visible_region(session, viewer, code)
     if level is not None and region.level != level:
-        raise AccessDenied(f"{code} is not a {level}")
+        raise NotVisible(f"{code} is not a {level}")
     tree = directory(session)
     info = tree.get(region.id)
     scope = stat_scope(session, viewer)

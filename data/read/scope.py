@@ -13,7 +13,7 @@ from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from data.access import AccessDenied, Viewer, grid_ids_in_scope, region_clause
+from data.access import NotVisible, Viewer, grid_ids_in_scope, region_clause
 from data.models import Region
 from data.read.directory import Directory, RegionInfo
 
@@ -69,7 +69,7 @@ def visible_region(session: Session, viewer: Viewer, code: str) -> Region:
     viewer.require("regions")
     region = session.scalars(select(Region).where(Region.code == code, region_clause(viewer))).first()
     if region is None:
-        raise AccessDenied(f"region {code} not found or not visible")
+        raise NotVisible(f"region {code} not found or not visible")
     return region
 
 
