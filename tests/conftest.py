@@ -1,9 +1,11 @@
 """Shared fixtures: a real database per backend (SQLite always; PostgreSQL when TEST_DATABASE_URL
 is set, which must then be reachable: an unreachable server fails the run, it is never skipped),
-settings with a temporary instance folder, and a small generated district."""
+settings with a temporary instance folder, a small generated district, and `live`: one real
+server per backend shared by the whole session."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -134,3 +136,50 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The shared live server.
+
+# 50 grids: 8 communities in 2 streets, so every scoped role of the access sweep has a foreign area.
+LIVE_DEMO = {"grids": 50, "days": 30}
+# Short intervals so a browser test sees a new report on the wall within seconds (tests/browser/test_screen.py).
+LIVE_ENV = {"GCC_REFRESH_SECONDS": "3", "GCC_AGGREGATE_SECONDS": "2"}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live(request, tmp_path_factory):
+    """ONE real server for the whole session, per backend: `python app.py demo` then `python app.py
+    serve` as subprocesses on a free port (tests/live_server.py), on SQLite in its instance folder,
+    or on a throwaway PostgreSQL database when TEST_DATABASE_URL is set. Returns a LiveServer:
+    `url`, `database` (a data.db.Database on the server's database), `cli(*args)`, `api_key(role)`,
+    `log()`; a failing test that uses it gets the server's log attached.
+
+    Shared: never depend on another test's writes or on absolute counts. Count relative to a value
+    read before, mark what you create with unique text (uuid), make your own API keys and tickets.
+    A test needing other settings, or one that breaks the server, starts its own with
+    `live_server.start()`. This server runs without the simulator (GCC_SIMULATE=false) and with
+    LIVE_ENV's intervals."""
+    from tests import live_server
+
+    instance = tmp_path_factory.mktemp(f"live_{request.param}")
+    with contextlib.ExitStack() as stack:
+        env = dict(LIVE_ENV)
+        if request.param == "postgresql":
+            try:
+                env["DATABASE_URL"] = stack.enter_context(live_server.throwaway_postgres("gcc_live"))
+            except Exception as exc:
+                pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}")
+        server = live_server.start(instance, **LIVE_DEMO, env=env)
+        stack.callback(server.stop)
+        yield server
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach the shared server's log to a failing test that used it."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("live")
+    if report.failed and server is not None:
+        report.sections.append(("live server log (tail)", server.log()))
+    return report

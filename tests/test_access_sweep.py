@@ -16,22 +16,21 @@ Every response must be:
   the kiosk and anonymous visitors see no phone at all, and a supervisor sees no grid code
   outside their area.
 
-Runs on SQLite and, with TEST_DATABASE_URL, on a throwaway PostgreSQL database.
+Runs on the session's shared `live` server: SQLite and, with TEST_DATABASE_URL, a throwaway
+PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, update
 
 from data.access import Viewer, ticket_clause
 from data.db import Database
@@ -40,11 +39,12 @@ from data.privacy import POLICY
 from data.users import User, viewer_for
 from tests import live_server
 from tests.auth_helpers import login_as, open_kiosk
-from tests.conftest import BACKENDS, _pg_url
 
 ACCOUNT_ROLES = ("worker", "gridhead", "property", "department", "community", "street", "dispatcher", "admin")
 ROLES = ("anonymous", "kiosk", "resident", *ACCOUNT_ROLES)
 NEEDS_LOGIN = ("anonymous", "resident")
+
+pytestmark = pytest.mark.slow  # ~25 s: thousands of requests per backend
 
 T_MARK = re.compile(r"⟨T(\d+)⟩")
 A_MARK = re.compile(r"⟨A(\d+)⟩")
@@ -89,38 +89,13 @@ class World:
     permissions: dict[str, frozenset] = field(default_factory=dict)
 
 
-def _database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        return None, None
-    base = _pg_url(os.environ["TEST_DATABASE_URL"])
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"gcc_sweep_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return base.rsplit("/", 1)[0] + f"/{name}", (admin, name)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def world(request, tmp_path_factory):
-    url, pg = _database_url(request, tmp_path_factory)
-    env = {"DATABASE_URL": url} if url else {}
-    instance = tmp_path_factory.mktemp(f"sweep_{request.param}")
-    # 50 grids: 8 communities in 2 streets, so every scoped role has a foreign area.
-    server = live_server.start(instance, grids=50, days=12, env=env)
-    db = Database(url or f"sqlite:///{instance / 'gcc.sqlite3'}")
-    try:
-        table = json.loads(server.cli("routes", "--json").stdout)
-        _plant_canaries(db)
-        dependencies = requests.get(server.url + "/_dash-dependencies", timeout=30).json()
-        yield _build_world(server, db, table, dependencies)
-    finally:
-        server.stop()
-        db.dispose()
-        if pg:
-            admin, name = pg
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+@pytest.fixture(scope="module")
+def world(live):
+    """The session's shared server, with canaries planted in every ticket it has."""
+    table = json.loads(live.cli("routes", "--json").stdout)
+    _plant_canaries(live.database)
+    dependencies = requests.get(live.url + "/_dash-dependencies", timeout=30).json()
+    return _build_world(live, live.database, table, dependencies)
 
 
 def _plant_canaries(db: Database) -> None:

@@ -166,6 +166,7 @@ def run_cli(settings, *args, stdin: str | None = None):
     )
 
 
+@pytest.mark.slow  # ~15 s: fourteen CLI processes
 def test_cli_account_changes_kiosk_links_and_the_audit_listing(settings):
     """Runs the real CLI on its own SQLite file in the instance folder."""
     added = run_cli(

@@ -3,20 +3,20 @@ login form works, and an anonymous visitor of a staff page gets the login form."
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from tests import live_server
+import pytest
+from playwright.sync_api import expect
+
 from tests.auth_helpers import kiosk_url, login_as
 
 pytestmark = pytest.mark.browser
+CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}")
 
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = live_server.start(tmp_path_factory.mktemp("auth_browser"), grids=30, days=10)
-    yield server
-    server.stop()
+@pytest.fixture
+def server(live):
+    return live
 
 
 def watched_page(browser):
@@ -32,11 +32,14 @@ def watched_page(browser):
     return page, problems, remote
 
 
+@pytest.mark.slow  # ~6 s: waits for a whole refresh cycle of the wall
 def test_kiosk_link_opens_the_big_screen_without_csp_violations(server, browser):
     page, problems, remote = watched_page(browser)
     page.goto(kiosk_url(server))
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(2500)  # a refresh cycle of the screen's callbacks
+    asof = page.locator("#screen-asof-text")
+    expect(asof).to_have_text(CLOCK, timeout=20000)
+    expect(asof).not_to_have_text(asof.inner_text(), timeout=20000)  # a whole refresh cycle of the callbacks
     assert "/login" not in page.url
     body = page.inner_text("body")
     assert "请先登录" not in body and "无权" not in body
@@ -62,18 +65,16 @@ def test_login_form_in_a_browser_and_a_staff_page_for_anonymous(server, browser)
     page.close()
 
 
+@pytest.mark.slow  # ~15 s: loads every page
 def test_every_page_renders_for_the_admin_without_csp_violations(server, browser):
     """Every page the app registers (read from the app, so new pages are included)."""
     import json
-    import re
 
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(f"sqlite:///{server.env['GCC_INSTANCE_DIR']}/gcc.sqlite3")
-    with engine.connect() as conn:
-        grid = conn.execute(text("SELECT code FROM regions WHERE level = 'grid' ORDER BY code LIMIT 1")).scalar()
-        ticket_id, token = conn.execute(text("SELECT id, public_token FROM tickets ORDER BY id LIMIT 1")).one()
-    engine.dispose()
+    with server.database.reader() as s:
+        grid = s.execute(text("SELECT code FROM regions WHERE level = 'grid' ORDER BY code LIMIT 1")).scalar()
+        ticket_id, token = s.execute(text("SELECT id, public_token FROM tickets ORDER BY id LIMIT 1")).one()
     values = {"code": grid, "ticket_id": ticket_id, "token": token}
     pages = json.loads(server.cli("routes", "--json").stdout)["pages"]
     page, problems, remote = watched_page(browser)

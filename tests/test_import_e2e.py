@@ -119,6 +119,7 @@ def expected_codes(codes, polygons, x, y):
     return out
 
 
+@pytest.mark.slow  # 3-10 s: ten thousand rows through the CLI
 def test_grid_map_and_ten_thousand_tickets_in_and_out(cli, db, tmp_path, capsys):
     shape = make_district(seed=11, n_streets=3, n_communities=8, n_grids=80)
     grids = gpd.GeoDataFrame(

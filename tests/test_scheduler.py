@@ -1,31 +1,33 @@
 """Two scheduler processes on one database: one leads, each escalation happens once, and the
 other takes over when the leader stops."""
 
-import os
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from data import workflow
 from data.clock import utcnow
 from data.models import Escalation, JobStatus, TicketEvent
 from tests.helpers import DESK, new_ticket
+from tests.live_server import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_scheduler(db, instance_dir, log_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "GCC_INSTANCE_DIR": str(instance_dir),
-        "GCC_SWEEP_SECONDS": "5",
-        "GCC_AGGREGATE_SECONDS": "5",
-    }
+    env = app_env(
+        {
+            "DATABASE_URL": db.url,
+            "GCC_INSTANCE_DIR": str(instance_dir),
+            "GCC_SWEEP_SECONDS": "5",
+            "GCC_AGGREGATE_SECONDS": "5",
+        }
+    )
     log = open(log_path, "w")
     return subprocess.Popen([sys.executable, "app.py", "scheduler"], cwd=ROOT, env=env, stdout=log, stderr=log)
 
@@ -39,6 +41,7 @@ def wait_for(predicate, timeout=60):
     return False
 
 
+@pytest.mark.slow  # ~15 s: waits for several sweeps of two scheduler processes
 def test_two_schedulers_escalate_once_and_fail_over(db, district, tmp_path):
     past = utcnow() - timedelta(days=3)
     with db.session() as s:

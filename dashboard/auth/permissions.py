@@ -1,6 +1,7 @@
 """The permission table: which permission (data.access.PERMISSIONS) each route, page and callback
 needs. Data only, read top to bottom; dashboard.auth.guard enforces it before every request and
-tests/test_access_sweep.py fails when a route, page or callback is missing from it.
+tests/test_access_sweep.py fails when a route, page or callback is missing from it,
+tests/test_permissions.py when an entry here names nothing the app has.
 
 Anything not listed is refused (default deny). A page's callbacks need the page's permission: a
 callback defined in a page module (dash.register_page) is found through the page registry; one
@@ -71,7 +72,8 @@ ROUTE_PREFIXES: dict[str, Access] = {
     "/photos/": Access(OWN_CREDENTIAL),
 }
 
-# Dash pages, by path_template (or path when the page has no template).
+# Dash pages, by path_template (or path when the page has no template). The phone pages (/report,
+# /t/<token>, /my) are Flask routes: they are in ROUTES.
 PAGES: dict[str, Access] = {
     "/": Access("aggregates"),
     "/screen": Access("aggregates"),  # the big screen: staff and the kiosk token
@@ -79,17 +81,9 @@ PAGES: dict[str, Access] = {
     "/community/<code>": Access("drilldown"),
     "/street/<code>": Access("drilldown"),
     "/district": Access("drilldown"),
-    "/compare": Access("drilldown"),
     "/desk": Access("desk"),
     "/desk/<ticket_id>": Access("desk"),
     "/ticket/<ticket_id>": Access("tickets"),
-    "/my": Access("ticket_actions"),
-    "/reports": Access("export"),
-    "/audit": Access("audit"),
-    "/users": Access("users"),
-    # Residents: the report form and a ticket's status page (the token in the URL is the key).
-    "/report": OPEN,
-    "/t/<token>": OPEN,
 }
 
 # Callbacks defined outside a page module, by module prefix.

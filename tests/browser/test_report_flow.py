@@ -12,7 +12,6 @@ import pytest
 import requests
 from PIL import Image
 
-from tests import live_server
 from tests.auth_helpers import login_as
 
 pytestmark = pytest.mark.browser
@@ -20,12 +19,14 @@ pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
+@pytest.fixture
+def server(live):
+    return live
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = live_server.start(tmp_path_factory.mktemp("report_flow"), grids=30, days=5)
-    server.key = server.cli("api-keys", "create", "浏览器测试", "--role", "dispatcher").stdout.strip().splitlines()[-1]
-    yield server
-    server.stop()
+def key(live):
+    return live.api_key("dispatcher")
 
 
 def expect(locator):
@@ -48,7 +49,7 @@ def photo_bytes() -> bytes:
     return out.getvalue()
 
 
-def test_resident_reports_with_a_photo_and_the_dispatcher_sees_it(server, browser):
+def test_resident_reports_with_a_photo_and_the_dispatcher_sees_it(server, key, browser):
     context = browser.new_context(**PHONE, locale="zh-CN")
     page = context.new_page()
     problems, remote = watch(page, server)
@@ -77,7 +78,7 @@ def test_resident_reports_with_a_photo_and_the_dispatcher_sees_it(server, browse
     context.close()
 
     # The API agrees: a resident report with one photo, placed in a grid.
-    detail = requests.get(f"{server.url}/api/v1/tickets/{ticket_id}", headers={"X-Api-Key": server.key}, timeout=30)
+    detail = requests.get(f"{server.url}/api/v1/tickets/{ticket_id}", headers={"X-Api-Key": key}, timeout=30)
     body = detail.json()
     assert body["source"] == "resident" and body["status"] == "reported" and len(body["photos"]) == 1
     assert body["grid"] is not None

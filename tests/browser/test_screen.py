@@ -6,45 +6,48 @@
 - clicking a polygon opens that grid's page;
 - the desk dispatches a ticket (the event is in the database).
 
+All on the session's shared `live` server (tests/conftest.py, whose LIVE_ENV sets the short refresh
+intervals); the stale-marker test pauses that server (SIGSTOP) and always resumes it.
+
 Screenshots at 1920x1080 go to test-artifacts/ (screen.png, grid.png, desk.png) for a human to look at.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import shapely
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from data import workflow
 from data.access import Viewer
-from data.db import Database
 from data.locate import locator
 from data.models import Category, GridTeam, Region, Ticket, TicketEvent
 from data.regions import current_boundary
-from tests import live_server
 from tests.auth_helpers import kiosk_url, login_as
+from tests.conftest import LIVE_ENV
+from tests.waiting import wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~40 s: waits for refresh cycles
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WALL = {"viewport": {"width": 1920, "height": 1080}, "locale": "zh-CN"}
-GRIDS = 30
-REFRESH_S, AGGREGATE_S = 3, 2
+REFRESH_S, AGGREGATE_S = int(LIVE_ENV["GCC_REFRESH_SECONDS"]), int(LIVE_ENV["GCC_AGGREGATE_SECONDS"])
+
+
+@pytest.fixture
+def server(live):
+    return live
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    env = {"GCC_REFRESH_SECONDS": str(REFRESH_S), "GCC_AGGREGATE_SECONDS": str(AGGREGATE_S)}
-    server = live_server.start(tmp_path_factory.mktemp("screen"), grids=GRIDS, days=30, env=env)
-    server.db = Database(f"sqlite:///{Path(server.env['GCC_INSTANCE_DIR']) / 'gcc.sqlite3'}")
-    yield server
-    server.db.dispose()
-    server.stop()
+def grid_codes(live) -> set[str]:
+    with live.database.reader() as s:
+        return set(s.scalars(select(Region.code).where(Region.level == "grid")))
 
 
 def watch(page, server):
@@ -77,51 +80,58 @@ PIXEL_OF = """([lon, lat]) => {
 
 
 def wait_for_map(page, *, grids: int, timeout_s: float = 30):
-    deadline = time.time() + timeout_s
-    state = None
-    while time.time() < deadline:
+    def drawn():
         state = page.evaluate(MAP_STATE)
-        if state and len(state["grids"]) >= grids:
-            return state
-        page.wait_for_timeout(300)
-    raise AssertionError(f"the map did not draw {grids} grids: {state and len(state['grids'])}")
+        return state if state and len(state["grids"]) >= grids else None
+
+    return wait_until(drawn, timeout=timeout_s, what=f"the map to draw {grids} grids")
+
+
+def wait_for_charts(page):
+    """Every panel of the wall drawn (before a screenshot or a check of what it shows)."""
+    for selector in CHARTS:
+        expect(page.locator(selector).first).to_be_visible(timeout=20000)
+
+
+CHARTS = (
+    "#screen-kpis .kpi-card",
+    "#screen-feed .feed-item",
+    "#screen-ranking li",
+    "#screen-trend .main-svg",
+    "#screen-hourly .main-svg",
+    "#screen-category .main-svg",
+)
+DRILL_MAP_LOADED = """() => {
+  const gd = document.querySelector('#drill-map .js-plotly-plot');
+  const map = gd && gd._fullLayout.map && gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map;
+  return Boolean(map && map.loaded());
+}"""
 
 
 def kpi(page, key: str) -> int:
     return int(page.inner_text(f"#screen-kpi-{key}").replace(",", ""))
 
 
-def test_the_wall_screen(server, browser):
+def test_the_wall_screen(server, grid_codes, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(**WALL)
     page = context.new_page()
     errors, remote = watch(page, server)
     page.goto(kiosk_url(server))
     page.wait_for_selector(".maplibregl-canvas", timeout=30000)
-    state = wait_for_map(page, grids=GRIDS)
-    with server.db.reader() as s:
-        codes = set(s.scalars(select(Region.code).where(Region.level == "grid")))
-    assert set(state["grids"]) == codes  # one polygon drawn per grid, every grid
-    assert sorted(state["locations"]) == sorted(codes)
-    page.wait_for_timeout(1500)  # let the charts settle for the picture
+    state = wait_for_map(page, grids=len(grid_codes))
+    assert set(state["grids"]) == grid_codes  # one polygon drawn per grid, every grid
+    assert sorted(state["locations"]) == sorted(grid_codes)
+    wait_for_charts(page)
     page.screenshot(path=str(ARTIFACTS / "screen.png"))
-    for selector in (
-        "#screen-kpis .kpi-card",
-        "#screen-feed .feed-item",
-        "#screen-ranking li",
-        "#screen-trend .main-svg",
-        "#screen-hourly .main-svg",
-        "#screen-category .main-svg",
-    ):
-        assert page.locator(selector).count() > 0, selector
     assert re.fullmatch(r"\d{2}:\d{2}:\d{2}", page.inner_text("#screen-asof-text"))
     assert "is-hidden" in page.get_attribute("#screen-stale", "class")  # the scheduler keeps it fresh
     assert page.inner_text(".brand-district")
 
     # A report through the intake API appears within a refresh plus an aggregate interval.
-    key = server.cli("api-keys", "create", "大屏测试", "--role", "dispatcher").stdout.strip().splitlines()[-1]
+    key = server.api_key("dispatcher")
     before_reported, before_heat = kpi(page, "reported_today"), state["heat"]
-    with server.db.reader() as s:
+    with server.database.reader() as s:
         grid = s.scalars(select(Region).where(Region.level == "grid").order_by(Region.code)).first()
         grid_name = grid.name
         centre = shapely.from_geojson(current_boundary(s, grid.id).geometry).representative_point()
@@ -139,12 +149,12 @@ def test_the_wall_screen(server, browser):
         timeout=30,
     )
     assert posted.status_code == 201, posted.text
-    started = time.time()
-    deadline = started + REFRESH_S + AGGREGATE_S + 10  # one of each, plus the demo's scheduler jitter
-    while time.time() < deadline and kpi(page, "reported_today") <= before_reported:
-        page.wait_for_timeout(250)
-    waited = time.time() - started
-    assert kpi(page, "reported_today") == before_reported + 1, f"not on the wall after {waited:.1f} s"
+    wait_until(
+        lambda: kpi(page, "reported_today") > before_reported,
+        timeout=REFRESH_S + AGGREGATE_S + 10,  # one of each, plus the scheduler's jitter
+        what="the report on the wall",
+    )
+    assert kpi(page, "reported_today") == before_reported + 1
     first = page.locator("#screen-feed .feed-item").first
     assert "漏水" in first.inner_text() and grid_name in first.inner_text()
     assert "李四" not in page.content() and "13900001111" not in page.content()
@@ -154,13 +164,13 @@ def test_the_wall_screen(server, browser):
     context.close()
 
 
-def test_clicking_a_grid_opens_its_page(server, browser):
+def test_clicking_a_grid_opens_its_page(server, grid_codes, browser):
     context = browser.new_context(**WALL)
     page = context.new_page()
     errors, remote = watch(page, server)
     login_as(page, server.url, "admin")
     page.goto(server.url + "/screen")
-    state = wait_for_map(page, grids=GRIDS)
+    state = wait_for_map(page, grids=len(grid_codes))
     code, (lon, lat) = sorted(state["grids"].items())[len(state["grids"]) // 2]
     x, y = page.evaluate(PIXEL_OF, [lon, lat])
     with page.expect_navigation(url=re.compile(rf"/grid/{code}$"), timeout=15000):
@@ -168,19 +178,16 @@ def test_clicking_a_grid_opens_its_page(server, browser):
     page.wait_for_selector(".breadcrumb")
     page.wait_for_selector("#drill-map .maplibregl-canvas", timeout=30000)
     page.wait_for_selector("#drill-tickets .ag-row", timeout=30000)
-    with server.db.reader() as s:
+    with server.database.reader() as s:
         name = s.scalars(select(Region.name).where(Region.code == code)).one()
     assert page.inner_text(".page-title h1") == name
     assert page.locator(".breadcrumb a").count() == 3  # district › street › community › this grid
-    page.wait_for_timeout(1500)
+    wait_until(lambda: page.evaluate(DRILL_MAP_LOADED), timeout=30, what="the grid's map to finish drawing")
     page.screenshot(path=str(ARTIFACTS / "grid.png"))
     # Filters go into the address bar, and a shared link reproduces them.
     page.click("#drill-status")
     page.get_by_role("option", name="已办结").click()
-    deadline = time.time() + 10
-    while "status=closed" not in page.url and time.time() < deadline:
-        page.wait_for_timeout(200)
-    assert "status=closed" in page.url
+    expect(page).to_have_url(re.compile(r"[?&]status=closed"), timeout=10000)
     assert not errors, errors
     assert not remote, remote
     context.close()
@@ -188,7 +195,7 @@ def test_clicking_a_grid_opens_its_page(server, browser):
 
 def _accepted_ticket(server) -> int:
     """A report in a grid with a team, accepted (立案): the desk's "to dispatch" queue."""
-    with server.db.session() as s:
+    with server.database.session() as s:
         grid_id = s.scalars(
             select(GridTeam.grid_id).where(GridTeam.grid_worker_id.is_not(None)).order_by(GridTeam.grid_id)
         ).first()
@@ -226,7 +233,7 @@ def test_the_desk_dispatches(server, browser):
     page.wait_for_selector("#desk-message.ok", timeout=15000)
     assert str(ticket_id) in page.inner_text("#desk-message")
     page.screenshot(path=str(ARTIFACTS / "desk.png"))
-    with server.db.reader() as s:
+    with server.database.reader() as s:
         ticket = s.get(Ticket, ticket_id)
         event = s.scalars(
             select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id.desc())
@@ -238,14 +245,14 @@ def test_the_desk_dispatches(server, browser):
     page.click("#desk-confirm")
     page.wait_for_selector("#desk-message.error", timeout=15000)
     assert "原因" in page.inner_text("#desk-message")
-    with server.db.reader() as s:
+    with server.database.reader() as s:
         assert s.get(Ticket, ticket_id).escalation_level == 0
     assert not errors, errors
     assert not remote, remote
     context.close()
 
 
-def test_rotation_and_the_stale_marker(server, browser):
+def test_rotation_and_the_stale_marker(server, grid_codes, browser):
     """?rotate=N cycles the metric and flies to a community; when the server stops answering the
     wall keeps its numbers and shows the stale marker, and it recovers by itself."""
     import signal
@@ -253,19 +260,15 @@ def test_rotation_and_the_stale_marker(server, browser):
     context = browser.new_context(**WALL)
     page = context.new_page()
     page.goto(kiosk_url(server) + "&rotate=10")
-    wait_for_map(page, grids=GRIDS)
+    wait_for_map(page, grids=len(grid_codes))
     zoom = "() => document.querySelector('#screen-map .js-plotly-plot')._fullLayout.map.zoom"
     district_zoom = page.evaluate(zoom)
     assert page.locator("#screen-map-metric input:checked").get_attribute("value") == "open_now"
-    deadline = time.time() + 20
-    while not page.inner_text("#screen-map-focus") and time.time() < deadline:
-        page.wait_for_timeout(250)
+    expect(page.locator("#screen-map-focus")).to_have_text(re.compile(r"^聚焦："), timeout=20000)
     assert page.locator("#screen-map-metric input:checked").get_attribute("value") == "overdue_now"
-    assert page.inner_text("#screen-map-focus").startswith("聚焦：")
-    deadline = time.time() + 10
-    while page.evaluate(zoom) <= district_zoom + 0.5 and time.time() < deadline:  # the community fills the map
-        page.wait_for_timeout(250)
-    assert page.evaluate(zoom) > district_zoom + 0.5
+    wait_until(  # the community fills the map
+        lambda: page.evaluate(zoom) > district_zoom + 0.5, timeout=10, what="the map to zoom into the community"
+    )
 
     reported = page.inner_text("#screen-kpi-reported_today")
     stale_after = 2 * REFRESH_S + AGGREGATE_S
