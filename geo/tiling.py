@@ -129,8 +129,12 @@ def make_district(
     street_centroids = np.array([
         community_centroids[street_of == s].mean(axis=0) for s in range(n_streets)
     ])
-    return _label(outline, street_polys, street_centroids, street_of, community_polys,
-                  community_centroids, community_of, grids, centroids)
+    return _label(
+        outline,
+        _Level(street_polys, street_centroids, None),
+        _Level(community_polys, community_centroids, street_of),
+        _Level(grids, centroids, community_of),
+    )
 
 
 # --- outline and seeds -------------------------------------------------------------------
@@ -310,8 +314,25 @@ def _name(pool, i, suffix=""):
     return f"{base}{_ORDINALS[(lap - 1) % 10]}{suffix}"
 
 
-def _label(outline, street_polys, street_centroids, street_of, community_polys,
-           community_centroids, community_of, grids, grid_centroids):
+@dataclass(frozen=True)
+class _Level:
+    """One level of the tiling: its polygons, their centroids, and the index of each one's parent
+    in the level above (None for the streets)."""
+
+    polygons: list
+    centroids: np.ndarray
+    parent_of: np.ndarray | None
+
+
+def _label(outline, street_level: _Level, community_level: _Level, grid_level: _Level) -> District:
+    """Codes and names, in a spatial order at each level (6 + 3 + 3 + 3 digits)."""
+    street_polys, street_centroids = street_level.polygons, street_level.centroids
+    community_polys, community_centroids, street_of = (
+        community_level.polygons,
+        community_level.centroids,
+        community_level.parent_of,
+    )
+    grids, grid_centroids, community_of = grid_level.polygons, grid_level.centroids, grid_level.parent_of
     streets, communities, out_grids = [], [], []
     community_index = 0
     for s_seq, s in enumerate(_spatial_order(street_centroids), start=1):

@@ -219,8 +219,13 @@ def perform(
     intake.act(db(), settings(), caller, int(ticket_id), given)
 
 
-def act(_clicks, _confirm, pending, ticket_id, changed, note, assignee, duplicate_of, rating, lon, lat):
+def act(clicks, confirm, pending, ticket_id, changed, form):
+    """The action buttons and the form's confirm (`form`: the fields of the pending action)."""
     viewer = current_viewer()
+    form = form if isinstance(form, dict) else {}
+    note, assignee, duplicate_of, rating, lon, lat = (
+        form.get(k) for k in ("note", "assignee", "duplicate_of", "rating", "lon", "lat")
+    )
     ticket_id = as_ticket_id(ticket_id)
     pending = as_str(pending, None, choices=tuple(workflow.TRANSITIONS))
     changed = as_int(changed, 0, lo=0)
@@ -282,16 +287,22 @@ def register_callbacks(app) -> None:
         Output(PANEL, "children", allow_duplicate=True),
         Output(PENDING, "data"),
         Output(CHANGED, "data"),
-        Input({"type": BUTTON, "action": ALL}, "n_clicks"),
-        Input(CONFIRM, "n_clicks"),
-        State(PENDING, "data"),
-        State(TICKET, "data"),
-        State(CHANGED, "data"),
-        State(NOTE, "value"),
-        State(ASSIGNEE, "value"),
-        State(DUPLICATE, "value"),
-        State(RATING, "value"),
-        State(LON, "value"),
-        State(LAT, "value"),
+        inputs=dict(
+            clicks=Input({"type": BUTTON, "action": ALL}, "n_clicks"),
+            confirm=Input(CONFIRM, "n_clicks"),
+        ),
+        state=dict(
+            pending=State(PENDING, "data"),
+            ticket_id=State(TICKET, "data"),
+            changed=State(CHANGED, "data"),
+            form=dict(
+                note=State(NOTE, "value"),
+                assignee=State(ASSIGNEE, "value"),
+                duplicate_of=State(DUPLICATE, "value"),
+                rating=State(RATING, "value"),
+                lon=State(LON, "value"),
+                lat=State(LAT, "value"),
+            ),
+        ),
         prevent_initial_call=True,
     )(act)
