@@ -1,7 +1,9 @@
 """Settings come from environment variables, validated once at start.
 
-Every setting is declared here with its default and a description; the README's settings table
-is checked against this class by tests/test_docs.py so neither drifts.
+Every setting is declared here with its default and a description, and the README's settings
+table is generated from them (`python -m data.settings --write-readme`; tests/test_docs.py fails
+when the README's table differs), so the two cannot drift. `json_schema_extra={"readme_default":
+...}` says a computed default in words.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         "",
+        json_schema_extra={"readme_default": "SQLite file `instance/gcc.sqlite3`"},
         description="SQLAlchemy URL of the database. Empty: a SQLite file in the instance folder. "
         "PostgreSQL: postgresql+psycopg://user@host/db",
     )
@@ -64,6 +67,7 @@ class Settings(BaseSettings):
     gcc_locale: str = Field("zh", pattern="^(zh|en)$", description="Language of the web pages: zh (default) or en.")
     gcc_tile_url: str = Field(
         "",
+        json_schema_extra={"readme_default": "empty (offline)"},
         pattern=r"^$|^https?://\S*\{z\}\S*(\{x\}\S*\{y\}|\{y\}\S*\{x\})\S*$",
         description="Intranet map tile URL template drawn under the grids, e.g. "
         "http://tiles.intranet/{z}/{x}/{y}.png. Empty (default): no base map, nothing fetched from any server.",
@@ -77,14 +81,18 @@ class Settings(BaseSettings):
     )
     gcc_secret_key: str = Field(
         "",
+        json_schema_extra={"readme_default": "random per instance in demo mode"},
         description="Secret that signs session cookies. Required in production; in demo mode a random "
         "per-instance secret is generated once into the instance folder.",
     )
     gcc_secure_cookies: bool | None = Field(
-        None, description="Send cookies only over HTTPS (Secure flag). Default: on in production mode, off otherwise."
+        None,
+        json_schema_extra={"readme_default": "on in production"},
+        description="Send cookies only over HTTPS (Secure flag). Default: on in production mode, off otherwise.",
     )
     gcc_demo_password: str = Field(
         "",
+        json_schema_extra={"readme_default": "`gcc-demo-2026`"},
         description="Password of the demo accounts `python app.py demo` creates (one per role). "
         "Empty: the documented demo default `gcc-demo-2026` (demo mode only).",
     )
@@ -98,13 +106,17 @@ class Settings(BaseSettings):
     )
     # Intake: API, Open311, photos and the phone pages (issue #5).
     gcc_duplicate_radius_m: float = Field(
-        50.0, gt=0, le=5000, description="A new report this close (metres) to an open ticket of the same category "
-        "is suggested as its duplicate."
+        50.0,
+        gt=0,
+        le=5000,
+        description="A new report this close (metres) to an open ticket of the same category "
+        "is suggested as its duplicate.",
     )
     gcc_duplicate_hours: float = Field(
         24.0, gt=0, le=720, description="... if that open ticket was reported less than this many hours before."
     )
     gcc_iot_alarm_categories: dict[str, str] = Field(
+        json_schema_extra={"readme_default": "pm25, manhole, throwing, fire lane → categories"},
         default_factory=lambda: {
             "pm25": "0601",
             "manhole_displaced": "0602",
@@ -116,12 +128,18 @@ class Settings(BaseSettings):
         'category code, e.g. {"pm25": "0601", "M-17/pm25": "0102"}.',
     )
     gcc_iot_repeat_minutes: int = Field(
-        60, ge=1, le=10080, description="An alarm of the same device and type less than this many minutes after the "
-        "previous one updates that alarm's open ticket instead of opening a new one."
+        60,
+        ge=1,
+        le=10080,
+        description="An alarm of the same device and type less than this many minutes after the "
+        "previous one updates that alarm's open ticket instead of opening a new one.",
     )
     gcc_report_limit_per_client: int = Field(
-        20, ge=1, le=100000, description="Anonymous submissions (the /report page, ratings) one client address may "
-        "make per GCC_REPORT_LIMIT_WINDOW_SECONDS."
+        20,
+        ge=1,
+        le=100000,
+        description="Anonymous submissions (the /report page, ratings) one client address may "
+        "make per GCC_REPORT_LIMIT_WINDOW_SECONDS.",
     )
     gcc_report_limit_global: int = Field(
         600, ge=1, le=10000000, description="Anonymous submissions all clients together may make per window."
@@ -131,8 +149,11 @@ class Settings(BaseSettings):
     )
     gcc_photo_max_mb: float = Field(10.0, gt=0, le=50, description="Largest accepted photo upload, in MB.")
     gcc_photo_max_pixels: int = Field(
-        40_000_000, ge=10_000, le=80_000_000, description="Largest accepted photo in pixels (width x height); "
-        "bigger images are refused before they are decoded (decompression bombs)."
+        40_000_000,
+        ge=10_000,
+        le=80_000_000,
+        description="Largest accepted photo in pixels (width x height); "
+        "bigger images are refused before they are decoded (decompression bombs).",
     )
     gcc_open311_public_read: bool = Field(
         True,
@@ -191,3 +212,49 @@ def load_settings(**overrides) -> Settings:
             f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# The README's settings table, generated from the fields above.
+
+README = ROOT / "README.md"
+TABLE_START, TABLE_END = "<!-- readme:settings -->", "<!-- /readme:settings -->"
+
+
+def _default_text(field) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "readme_default" in extra:
+        return str(extra["readme_default"])
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, Path):
+        return f"`{value.relative_to(ROOT)}/`" if value.is_relative_to(ROOT) else f"`{value}`"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"`{value}`"
+
+
+def readme_table() -> str:
+    """The README's settings table: one row per field, in declaration order."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        text = " ".join((field.description or "").split()).replace("|", "\\|")
+        rows.append(f"| `{name.upper()}` | {_default_text(field)} | {text} |")
+    return "\n".join(rows)
+
+
+def readme_with_table(readme: str) -> str:
+    start, end = readme.index(TABLE_START) + len(TABLE_START), readme.index(TABLE_END)
+    return readme[:start] + "\n" + readme_table() + "\n" + readme[end:]
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--write-readme"]:
+        sys.exit("usage: python -m data.settings --write-readme   (regenerates the README's settings table)")
+    README.write_text(readme_with_table(README.read_text()))
+    print(f"wrote the settings table ({len(Settings.model_fields)} settings) into {README}")

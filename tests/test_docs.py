@@ -27,9 +27,14 @@ def test_ci_runs_the_readme_test_command():
     assert first_code_block()[1] in ci.splitlines()
 
 
-def test_every_setting_is_documented():
+def test_the_settings_table_is_generated_from_the_settings():
+    from data.settings import readme_with_table
+
     for name in Settings.model_fields:
         assert f"`{name.upper()}`" in README, f"{name.upper()} is missing from the README's settings table"
+    assert readme_with_table(README) == README, (
+        "the README's settings table differs from data/settings.py: run python -m data.settings --write-readme"
+    )
 
 
 def test_every_command_is_documented():
