@@ -3,8 +3,6 @@ community and street, cached per boundary version set."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import shapely
 from sqlalchemy import func, select
@@ -12,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from data.models import Boundary, Region
 from data.placement import UNPLACED, Placement
+from data.read.cache import Memo
 from geo.assign import GridIndex
 
-_cache: dict[tuple, GridLocator] = {}
-_cache_lock = threading.Lock()
+# One entry: the current map. Registered with data.read.cache, so clear_all() forgets it too.
+_cache: Memo[GridLocator] = Memo(max_entries=1)
 
 
 class GridLocator:
@@ -89,11 +88,4 @@ def locator(session: Session) -> GridLocator:
             )
         ).one(),
     )
-    with _cache_lock:
-        cached = _cache.get(key)
-    if cached is None:
-        cached = GridLocator.from_session(session)
-        with _cache_lock:
-            _cache.clear()
-            _cache[key] = cached
-    return cached
+    return _cache.get_or_build(key, lambda: GridLocator.from_session(session))

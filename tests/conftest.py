@@ -15,6 +15,7 @@ from faker import Faker
 from sqlalchemy import create_engine, text
 
 from data.db import Database, upgrade_schema
+from data.read.cache import clear_all
 from data.schema import Base
 from data.settings import load_settings
 
@@ -57,7 +58,10 @@ def database(request, tmp_path_factory):
 
 @pytest.fixture
 def db(database):
-    """The session database, emptied before each test."""
+    """The session database, emptied before each test, and this process's caches of it forgotten:
+    ids restart, so a version read by the previous test (trusted for VERSION_CHECK_S) would
+    otherwise name the previous test's regions."""
+    clear_all()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as conn:
         if database.is_sqlite:
