@@ -20,6 +20,7 @@ def serve(args, settings: Settings) -> int:
     from dashboard.server import create_app
     from data.demo import database_is_empty, generate
     from data.jobs import start_scheduler
+    from data.users import DemoPasswordInProduction
 
     db = open_database(settings)
     simulate = False
@@ -28,7 +29,11 @@ def serve(args, settings: Settings) -> int:
         stats = generate(db, settings, progress=lambda m: print(f"demo: {m}", file=sys.stderr, flush=True))
         print(f"demo ready: {stats}", file=sys.stderr, flush=True)
     simulate = settings.gcc_simulate and _is_demo(db)
-    app = create_app(settings, db)
+    try:
+        app = create_app(settings, db)
+    except DemoPasswordInProduction as exc:  # issue #9: never serve the published password
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     scheduler = lock = None
     if settings.gcc_scheduler and not args.no_scheduler:
         scheduler, lock = start_scheduler(db, settings, simulate_demo=simulate)
