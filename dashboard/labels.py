@@ -31,6 +31,7 @@ ZH: dict[str, str] = {
     "access.not_found": "未找到或无权查看：{what}",
     "error.unavailable": "数据暂不可用，正在重试…",
     "error.page": "页面暂时无法显示，请稍后刷新。",
+    "error.busy": "数据库繁忙，请几秒后刷新。",
     # KPI cards.
     "kpi.reported_today": "今日上报",
     "kpi.dispatched_today": "今日派单",
@@ -261,6 +262,75 @@ ZH: dict[str, str] = {
     "weekday.4": "星期五",
     "weekday.5": "星期六",
     "weekday.6": "星期日",
+    # Phone pages (dashboard/phone: /report, /t/<token>, /my).
+    "app.html_lang": "zh-CN",
+    "phone.brand": "网格治理",
+    "phone.photo": "照片",
+    "phone.report.title": "随手拍 · 问题上报",
+    "phone.report.heading": "随手拍",
+    "phone.report.photos": "照片（最多 {n} 张，每张不超过 {mb} MB）",
+    "phone.report.category": "问题类别",
+    "phone.report.choose": "请选择",
+    "phone.report.description": "问题描述",
+    "phone.report.description_hint": "请简要描述问题",
+    "phone.report.location": "位置",
+    "phone.report.gps": "使用我的位置（GPS）",
+    "phone.report.tap_map": "或在下图中点选位置（可放大）",
+    "phone.report.no_location": "尚未选择位置",
+    "phone.report.address": "地址（选填）",
+    "phone.report.address_hint": "如：幸福小区 3 栋门口",
+    "phone.report.phone": "联系电话（选填，仅工作人员可见）",
+    "phone.report.submit": "提交",
+    "phone.report.done": "已提交",
+    "phone.report.number": "工单号：",
+    "phone.report.status_link": "查看办理进度",
+    "phone.report.keep_link": "请保存此链接，办结后可在该页面评价。",
+    "phone.status.title": "工单 {id} · 办理进度",
+    "phone.status.heading": "工单 {id}",
+    "phone.status.reported_at": "上报于 {at}",
+    "phone.status.expected_at": "预计办结 {at}",
+    "phone.status.timeline": "办理过程",
+    "phone.status.result_photo": "处理照片",
+    "phone.status.rate": "评价",
+    "phone.status.comment": "意见（选填）",
+    "phone.status.reopen": "问题没有解决，要求重新办理",
+    "phone.status.submit_rating": "提交评价",
+    "phone.status.your_rating": "您的评价：",
+    "phone.my.title": "我的工单",
+    "phone.my.none": "暂无待办工单。",
+    "phone.my.due": "时限 {due}",
+    "phone.my.overdue": "已超期",
+    "phone.my.result_photos": "处理结果照片",
+    "phone.my.note": "处理说明",
+    "phone.my.submit_result": "提交处理结果",
+    # What the phone script says (handed to it by the page: dashboard.phone.script_text).
+    "phone.js.failed_retry": "提交失败，请稍后再试",
+    "phone.js.failed": "提交失败",
+    "phone.js.sending": "正在提交…",
+    "phone.js.sent": "已提交",
+    "phone.js.server_said": "服务器返回 {status}",
+    "phone.js.field_error": "{field}：{message}",
+    "phone.js.join": "；",
+    "phone.js.too_many_photos": "最多 {n} 张照片",
+    "phone.js.too_big": "{name} 超过大小限制",
+    "phone.js.place": "{how}：{lon}, {lat}",
+    "phone.js.map_pick": "地图点选",
+    "phone.js.gps_fix": "GPS 定位",
+    "phone.js.no_geolocation": "此浏览器不支持定位，请在地图上点选",
+    "phone.js.locating": "正在定位…",
+    "phone.js.gps_failed": "定位失败（{error}），请在地图上点选",
+    # Notices of an intake (data.intake Notice codes), in API answers and on the phone page.
+    "notice.possible_duplicate": "附近 {radius_m} 米内已有同类工单在办，可能是重复上报",
+    "notice.outside_grids": "位置不在任何网格内，工单进入待分配队列",
+    "notice.repeat_alarm": "同一设备的重复告警已并入工单 {ticket_id}（第 {alarms} 次）",
+    "notice.media_url_ignored": "media_url 不会被下载（内网）：请以 media 文件上传照片",
+    "notice.received": "已受理上报，请保存 token 查询进度",
+    "notice.join": "；",
+    # Open311 documents.
+    "open311.service_description": "{group}/{category}：处置时限 {hours} 小时",
+    "open311.contact": "网格治理指挥中心 / dispatch center",
+    # Charts: the bar that gathers the rest.
+    "chart.other": "其他",
 }
 
 EN: dict[str, str] = {
@@ -276,6 +346,7 @@ EN: dict[str, str] = {
     "access.denied": "Not permitted",
     "access.denied_hint": "This account may not see this content.",
     "access.not_found": "Not found or not visible: {what}",
+    "error.busy": "The database is busy; reload in a few seconds.",
     "error.unavailable": "Data unavailable, retrying…",
     "error.page": "This page cannot be shown right now; please reload shortly.",
     "kpi.reported_today": "Reported today",
@@ -494,6 +565,75 @@ EN: dict[str, str] = {
     "weekday.4": "Friday",
     "weekday.5": "Saturday",
     "weekday.6": "Sunday",
+    # Phone pages (dashboard/phone: /report, /t/<token>, /my).
+    "app.html_lang": "en",
+    "phone.brand": "Grid Governance",
+    "phone.photo": "Photo",
+    "phone.report.title": "Snap & report · Report a problem",
+    "phone.report.heading": "Snap & report",
+    "phone.report.photos": "Photos (at most {n}, each up to {mb} MB)",
+    "phone.report.category": "Kind of problem",
+    "phone.report.choose": "Choose…",
+    "phone.report.description": "Description",
+    "phone.report.description_hint": "Describe the problem in a few words",
+    "phone.report.location": "Location",
+    "phone.report.gps": "Use my location (GPS)",
+    "phone.report.tap_map": "or tap the map below (zoom in with +)",
+    "phone.report.no_location": "No location chosen yet",
+    "phone.report.address": "Address (optional)",
+    "phone.report.address_hint": "e.g. at the door of building 3, Xingfu estate",
+    "phone.report.phone": "Phone (optional, seen by staff only)",
+    "phone.report.submit": "Send",
+    "phone.report.done": "Sent",
+    "phone.report.number": "Ticket number: ",
+    "phone.report.status_link": "Follow its progress",
+    "phone.report.keep_link": "Keep this link: once the ticket is closed you can rate it there.",
+    "phone.status.title": "Ticket {id} · Progress",
+    "phone.status.heading": "Ticket {id}",
+    "phone.status.reported_at": "Reported {at}",
+    "phone.status.expected_at": "expected by {at}",
+    "phone.status.timeline": "Progress",
+    "phone.status.result_photo": "Photo of the work",
+    "phone.status.rate": "Rate",
+    "phone.status.comment": "Comment (optional)",
+    "phone.status.reopen": "The problem is not solved: handle it again",
+    "phone.status.submit_rating": "Send rating",
+    "phone.status.your_rating": "Your rating: ",
+    "phone.my.title": "My orders",
+    "phone.my.none": "No open orders.",
+    "phone.my.due": "Due {due}",
+    "phone.my.overdue": "overdue",
+    "phone.my.result_photos": "Photos of the result",
+    "phone.my.note": "What was done",
+    "phone.my.submit_result": "Report the result",
+    # What the phone script says (handed to it by the page: dashboard.phone.script_text).
+    "phone.js.failed_retry": "Could not send; please try again later",
+    "phone.js.failed": "Could not send",
+    "phone.js.sending": "Sending…",
+    "phone.js.sent": "Sent",
+    "phone.js.server_said": "The server answered {status}",
+    "phone.js.field_error": "{field}: {message}",
+    "phone.js.join": "; ",
+    "phone.js.too_many_photos": "At most {n} photos",
+    "phone.js.too_big": "{name} is too large",
+    "phone.js.place": "{how}: {lon}, {lat}",
+    "phone.js.map_pick": "Picked on the map",
+    "phone.js.gps_fix": "GPS",
+    "phone.js.no_geolocation": "This browser cannot locate you; tap the map instead",
+    "phone.js.locating": "Locating…",
+    "phone.js.gps_failed": "Could not locate you ({error}); tap the map instead",
+    # Notices of an intake (data.intake Notice codes), in API answers and on the phone page.
+    "notice.possible_duplicate": "A ticket of the same kind is open within {radius_m} m: this may be a duplicate",
+    "notice.outside_grids": "The location is in no grid: the ticket waits in the unassigned queue",
+    "notice.repeat_alarm": "The device's repeated alarm was added to ticket {ticket_id} (alarm {alarms})",
+    "notice.media_url_ignored": "media_url is not fetched (intranet): upload the photo as a `media` file",
+    "notice.received": "Report received: keep the token to follow its progress",
+    "notice.join": "; ",
+    # Open311 documents.
+    "open311.service_description": "{group}/{category}: to be handled within {hours} hours",
+    "open311.contact": "Grid Command Center / dispatch center",
+    # Charts: the bar that gathers the rest.
+    "chart.other": "Other",
 }
 
 SOURCES_EN = {
@@ -622,6 +762,26 @@ def text(key: str, locale: str = DEFAULT_LOCALE, /, **values) -> str:
 
 def t(key: str, /, **values) -> str:
     return text(key, current_locale(), **values)
+
+
+def templates(prefix: str, locale: str | None = None) -> dict[str, str]:
+    """The unformatted labels under `prefix` ("phone.js."), keyed by the rest of their key: for a
+    script that fills the {placeholders} itself (dashboard/phone/static/phone.js)."""
+    table = LOCALES.get(locale or current_locale(), ZH)
+    return {k[len(prefix) :]: table.get(k) or v for k, v in ZH.items() if k.startswith(prefix)}
+
+
+def notice_text(notice: dict | str, locale: str | None = None) -> str:
+    """An intake notice (data.intake.transaction.notice: {"code", **values}) in words; a plain
+    string (an idempotent replay stored before notices had codes) as it is."""
+    if isinstance(notice, str):
+        return notice
+    values = {k: v for k, v in notice.items() if k != "code"}
+    return text(f"notice.{notice['code']}", locale or current_locale(), **values)
+
+
+def notices_text(notices: list[dict], locale: str | None = None) -> list[str]:
+    return [notice_text(n, locale) for n in notices]
 
 
 def status_label(status: str, locale: str | None = None) -> str:

@@ -76,7 +76,7 @@ def test_point_outside_every_grid_goes_to_the_unassigned_queue(db, settings, dis
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
         assert ticket.grid_id is None and ticket.location_match == "unassigned"
-    assert any("待分配" in n for n in out.notices)
+    assert {"code": "outside_grids"} in out.notices  # words: dashboard.labels "notice.outside_grids"
 
 
 def test_unknown_category_and_missing_category_are_refused(db, settings, district):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from flask import jsonify, render_template
 
+from dashboard import labels
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import public_status
 from dashboard.common import context
 from dashboard.phone import blueprint, csrf, limits
-from data import intake, workflow
+from data import intake
 from data.access import Viewer
 from data.clock import zone
 from data.intake import RatingIn
@@ -55,5 +56,5 @@ def rate(token: str):
     with context.db().reader() as session:
         ticket = session.get(Ticket, outcome.ticket_id)
         return jsonify(
-            {"ticket_id": ticket.id, "status": ticket.status, "status_label": workflow.STATUS_LABELS[ticket.status]}
+            {"ticket_id": ticket.id, "status": ticket.status, "status_label": labels.status_label(ticket.status)}
         )

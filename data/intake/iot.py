@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from data import workflow
 from data.access import Viewer
 from data.intake.models import Report
-from data.intake.transaction import IntakeError, Outcome
+from data.intake.transaction import IntakeError, Outcome, notice
 from data.intake_tables import IotAlarmState
 from data.models import OPEN_STATUSES, Ticket
 from data.settings import Settings
@@ -54,7 +54,7 @@ def repeat(
         created=False,
         repeat_alarm=True,
         event_id=event.id,
-        notices=[f"同一设备的重复告警已并入工单 {ticket.id}（第 {state.alarms} 次）"],
+        notices=[notice("repeat_alarm", ticket_id=ticket.id, alarms=state.alarms)],
     )
 
 
