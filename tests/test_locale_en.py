@@ -2,8 +2,9 @@
 shows no Chinese character (issue #12 item 5).
 
 One server of its own (tests/live_server.start with GCC_LOCALE=en; the session `live` server is
-Chinese). The Dash pages are drawn in headless Chromium (the body's innerText, the charts' SVG
-text, placeholders and the document title once the page has settled); the phone pages are read
+Chinese). The Dash pages are drawn in headless Chromium (once the page has settled: the body's
+innerText, the charts' SVG text, placeholders, the document title, and every string of Dash's
+component tree, so dropdown options and panels not open yet count too); the phone pages are read
 over HTTP (text, the attributes a person sees, and the JSON the page hands its script); the
 phone script itself carries no Chinese outside its comments.
 
@@ -135,26 +136,31 @@ SEEN = """() => {
   const names = ['placeholder', 'title', 'aria-label', 'alt'];
   const attrs = Array.from(document.querySelectorAll('[placeholder],[title],[aria-label],img[alt]'))
     .map(e => names.map(n => e.getAttribute(n)).filter(Boolean).join(' '));
-  return [document.title, document.body.innerText, ...svg, ...attrs].join('\\n');
+  // Dash's component tree: what the page holds but does not show yet (dropdown options, hidden
+  // panels, figures' hover text).
+  const tree = JSON.stringify((window.store && window.store.getState().layout) || null);
+  return [document.title, document.body.innerText, ...svg, ...attrs, tree].join('\\n');
 }"""
 SETTLED = """() => !document.querySelector('[data-dash-is-loading="true"]')
   && !!document.querySelector('#_pages_content, #react-entry-point') && document.body.innerText.trim().length > 0"""
 
 
 def settled_text(page) -> str:
-    """The page's text once Dash has drawn it: nothing loading and the same text twice in a row."""
+    """What the page shows and holds once Dash has drawn it: nothing loading and the same text
+    twice in a row."""
     last = {"text": None}
 
     def same_twice():
         if not page.evaluate(SETTLED):
             return None
-        now = page.evaluate(SEEN)
+        now = page.evaluate("() => document.body.innerText")
         if now == last["text"]:
-            return now
+            return True
         last["text"] = now
         return None
 
-    return wait_until(same_twice, timeout=40, what="the page to settle", every=0.75)
+    wait_until(same_twice, timeout=40, what="the page to settle", every=0.75)
+    return page.evaluate(SEEN)
 
 
 def test_dash_pages_show_no_chinese_outside_data(server, places, data_strings, browser):
