@@ -267,3 +267,68 @@ def test_the_check_finds_chinese_and_forgives_data():
     assert leftovers("Grid 幸福小… 12", data) == []
     assert leftovers("提交", data) == ["提交"]
     assert "提交" in visible_text('<p title="提交">x</p><script type="application/json">{"a": "提交"}</script>')
+
+
+# --------------------------------------------------------------------------------------------
+# What the phone script says, and what the API and Open311 tell people.
+
+
+def test_the_report_page_speaks_english_from_tap_to_notice(server, data_strings, browser):
+    """Two reports of the same kind on the same spot: the second one's page tells, in English,
+    that it may be a duplicate (a notice worded by the dashboard from the intake's code)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="en-US")
+    try:
+        page = context.new_page()
+        said = []
+        for _ in range(2):
+            page.goto(server.url + "/report")
+            page.wait_for_selector("#map svg path")
+            page.select_option("#category", "0101")
+            box = page.locator("#map svg").bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            said.append(page.inner_text("#where"))
+            page.click("#submit")
+            page.wait_for_selector("#done:not(.hidden)", timeout=20000)
+            said.append(page.inner_text("body"))
+        assert said[0].startswith("Picked on the map: ")
+        assert "may be a duplicate" in page.inner_text("#done-notes")
+        assert not leftovers("\n".join(said), data_strings)
+    finally:
+        context.close()
+
+
+def test_the_api_and_open311_answer_in_english(server, data_strings):
+    key = server.api_key("dispatcher")
+    api = requests.post(
+        server.url + "/api/v1/tickets",
+        json={"category": "0101", "description": "x", "lon": 10.0, "lat": 10.0},
+        headers={"X-Api-Key": key},
+        timeout=30,
+    ).json()
+    assert api["notices"] == ["The location is in no grid: the ticket waits in the unassigned queue"]
+    assert api["ticket"]["status_label"] == "New"
+    detail = requests.get(f"{server.url}/api/v1/tickets/{api['ticket_id']}", headers={"X-Api-Key": key}, timeout=30)
+    o311 = requests.post(
+        server.url + "/open311/v2/requests.json",
+        data={"api_key": key, "service_code": "0101", "lat": "10", "long": "10", "media_url": "http://x/y.jpg"},
+        timeout=30,
+    ).json()
+    token = o311[0]["token"]
+
+    def get(path):
+        return requests.get(server.url + path, timeout=30).json()
+
+    seen = {
+        "POST /api/v1/tickets": api,
+        "GET /api/v1/tickets/<id>": detail.json(),
+        "POST /open311/v2/requests": o311,
+        "GET /open311/v2/requests/<token>": get(f"/open311/v2/requests/{token}.json"),
+        "GET /open311/v2/services": get("/open311/v2/services.json"),
+        "GET /open311/v2/discovery": get("/open311/v2/discovery.json"),
+    }
+    problems = {}
+    for where, body in seen.items():
+        if left := leftovers("\n".join(_strings(body)), data_strings):
+            problems[where] = left
+    assert not problems, problems
+    assert "media_url is not fetched" in o311[0]["service_notice"]
