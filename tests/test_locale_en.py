@@ -42,7 +42,6 @@ HAN = re.compile(r"[\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u
 HAN_RUN = re.compile(r"[^\s\"'<>]*[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][^\s\"'<>]*")
 
 # Dash pages: (who looks, path). {grid}, {community}, {street}, {ticket} come from the demo.
-# Auth pages (/login, /logout) are Flask pages: add them to HTTP_PAGES once dashboard/auth speaks English.
 PAGES = [
     ("kiosk", "/screen"),
     ("admin", "/"),
@@ -53,6 +52,8 @@ PAGES = [
     ("dispatcher", "/desk"),
     ("dispatcher", "/desk/{ticket}"),
     ("dispatcher", "/ticket/{ticket}"),
+    ("grid_worker", "/"),
+    ("street_supervisor", "/street/{street}"),
     ("admin", "/grid/NO-SUCH-GRID"),  # not found
     ("grid_worker", "/district"),  # another role's page: the refusal
 ]
@@ -62,6 +63,8 @@ HTTP_PAGES = [
     (None, "/t/{closed_token}"),  # the rating form
     ("grid_worker", "/my"),
     ("property", "/my"),
+    # dashboard/auth's pages, to add once they speak English (issue #12 item 5, the lead):
+    # (None, "/login"), (None, "/district"),  # the login form, and what a signed-out visitor of a page gets
 ]
 
 
@@ -174,13 +177,13 @@ def test_dash_pages_show_no_chinese_outside_data(server, places, data_strings, b
             page = context.new_page()
             if role == "kiosk":
                 page.goto(kiosk_url(server))
-            else:
+            elif role:
                 login_as(page, server.url, role)
             for path in paths:
                 page.goto(server.url + path)
                 left = leftovers(settled_text(page), data_strings)
                 if left:
-                    problems[f"{role} {path}"] = left
+                    problems[f"{role or 'anonymous'} {path}"] = left
         finally:
             context.close()
     assert not problems, "Chinese outside data with GCC_LOCALE=en:\n" + "\n".join(
@@ -243,8 +246,8 @@ def test_phone_pages_show_no_chinese_outside_data(server, places, data_strings):
         with requests.Session() as session:
             if role:
                 login_as(session, server.url, role)
-            response = session.get(server.url + path.format(**places), timeout=30)
-            assert response.status_code == 200, (path, response.status_code, response.text[:300])
+            response = session.get(server.url + path.format(**places), headers={"Accept": "text/html"}, timeout=30)
+            assert response.status_code in (200, 401, 403), (path, response.status_code, response.text[:300])
             left = leftovers(visible_text(response.text), data_strings)
             if left:
                 problems[f"{role or 'anonymous'} {path}"] = left
