@@ -334,6 +334,10 @@ ZH: dict[str, str] = {
     "open311.contact": "网格治理指挥中心 / dispatch center",
     # Charts: the bar that gathers the rest.
     "chart.other": "其他",
+    # Events whose words are the dashboard's (data.workflow writes codes in the event's data).
+    "event.response_timeout": "响应超时，自动督办至{level}",
+    "event.handling_overdue": "处置超时，自动督办至{level}",
+    "list.separator": "、",
 }
 
 EN: dict[str, str] = {
@@ -640,6 +644,10 @@ EN: dict[str, str] = {
     "open311.contact": "Grid Command Center / dispatch center",
     # Charts: the bar that gathers the rest.
     "chart.other": "Other",
+    # Events whose words are the dashboard's (data.workflow writes codes in the event's data).
+    "event.response_timeout": "Response deadline passed: escalated to {level} level",
+    "event.handling_overdue": "Handling deadline passed: escalated to {level} level",
+    "list.separator": ", ",
 }
 
 SOURCES_EN = {
@@ -768,6 +776,20 @@ def text(key: str, locale: str = DEFAULT_LOCALE, /, **values) -> str:
 
 def t(key: str, /, **values) -> str:
     return text(key, current_locale(), **values)
+
+
+def event_note(action: str, note: str | None, data: dict | None, locale: str | None = None) -> str | None:
+    """An event's note: its own (what a person wrote), or for an automatic escalation the words
+    for the deadline that ran out and the level (data.workflow.effects writes only codes)."""
+    if note:
+        return note
+    data = data or {}
+    reason = data.get("reason")
+    if action == "escalate" and reason in ("response_timeout", "handling_overdue"):
+        locale = locale or current_locale()
+        level = text(f"level.{data.get('to')}", locale) if f"level.{data.get('to')}" in ZH else data.get("to")
+        return text(f"event.{reason}", locale, level=level)
+    return None
 
 
 def templates(prefix: str, locale: str | None = None) -> dict[str, str]:

@@ -75,3 +75,11 @@ def test_a_script_gets_its_words_unformatted():
     assert words["too_many_photos"] == "At most {n} photos" and "phone.js.sending" not in words
     assert set(words) == set(labels.templates("phone.js.", "zh"))
     assert labels.templates("phone.js.", "zh")["sending"] == "正在提交…"
+
+
+def test_an_automatic_escalation_is_worded_by_the_dashboard():
+    data = {"level": 1, "to": "community", "reason": "response_timeout"}
+    assert labels.event_note("escalate", None, data, "zh") == "响应超时，自动督办至社区"
+    assert labels.event_note("escalate", None, data, "en") == "Response deadline passed: escalated to Community level"
+    assert labels.event_note("escalate", "人工督办", {**data, "reason": "manual"}, "en") == "人工督办"
+    assert labels.event_note("comment", None, {}, "en") is None

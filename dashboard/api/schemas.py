@@ -13,7 +13,7 @@ from urllib.parse import quote
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
-from dashboard.labels import action_label, rating_label, source_label, status_label
+from dashboard.labels import action_label, event_note, rating_label, source_label, status_label
 from data import workflow
 from data.access import Viewer
 from data.clock import UTC
@@ -327,7 +327,7 @@ def ticket_out(viewer: Viewer, t: TicketRecord, candidates: list[dict] | None = 
             to_status=e.to_status,
             actor_role=e.actor_role,
             actor_name=e.actor_name,
-            note=e.note,
+            note=event_note(e.action, e.note, e.data),
             photos=[photo_out(r, ticket_id=t.id) for r in e.photos],
         )
         for e in t.events

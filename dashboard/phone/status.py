@@ -49,7 +49,7 @@ def rate(token: str):
     outcome = intake.rate(
         context.db(),
         context.settings(),
-        intake.Caller(Viewer(role="resident", ticket_token=token, name="居民")),
+        intake.Caller(Viewer(role="resident", ticket_token=token)),
         ticket_id,
         rating,
     )
