@@ -17,6 +17,7 @@ DEFAULT_LOCALE = "zh"
 ZH: dict[str, str] = {
     "app.title": "网格治理指挥中心",
     "app.subtitle": "网格治理指挥中心",
+    "app.html_lang": "zh-CN",  # <html lang> of the pages we write ourselves (phone, 503)
     # Header of the big screen.
     "header.as_of": "数据更新于",
     "header.stale": "数据延迟",
@@ -266,7 +267,6 @@ ZH: dict[str, str] = {
     "weekday.5": "星期六",
     "weekday.6": "星期日",
     # Phone pages (dashboard/phone: /report, /t/<token>, /my).
-    "app.html_lang": "zh-CN",
     "phone.brand": "网格治理",
     "phone.photo": "照片",
     "phone.report.title": "随手拍 · 问题上报",
@@ -343,6 +343,7 @@ ZH: dict[str, str] = {
 EN: dict[str, str] = {
     "app.title": "Grid Command Center",
     "app.subtitle": "Grid Command Center",
+    "app.html_lang": "en",
     "header.as_of": "Data as of",
     "header.stale": "STALE",
     "header.no_data": "no data",
@@ -576,7 +577,6 @@ EN: dict[str, str] = {
     "weekday.5": "Saturday",
     "weekday.6": "Sunday",
     # Phone pages (dashboard/phone: /report, /t/<token>, /my).
-    "app.html_lang": "en",
     "phone.brand": "Grid Governance",
     "phone.photo": "Photo",
     "phone.report.title": "Snap & report · Report a problem",
@@ -591,7 +591,7 @@ EN: dict[str, str] = {
     "phone.report.tap_map": "or tap the map below (zoom in with +)",
     "phone.report.no_location": "No location chosen yet",
     "phone.report.address": "Address (optional)",
-    "phone.report.address_hint": "e.g. at the door of building 3, Xingfu estate",
+    "phone.report.address_hint": "e.g. building 3, Xingfu estate",
     "phone.report.phone": "Phone (optional, seen by staff only)",
     "phone.report.submit": "Send",
     "phone.report.done": "Sent",
