@@ -251,6 +251,7 @@ ZH: dict[str, str] = {
     "role.resident": "居民",
     "role.anonymous": "访客",
     "role.system": "系统",
+    "role.public": "公众",
     # Home.
     "home.title": "网格治理指挥中心",
     "home.screen": "指挥大屏",
@@ -563,6 +564,7 @@ EN: dict[str, str] = {
     "role.resident": "resident",
     "role.anonymous": "visitor",
     "role.system": "system",
+    "role.public": "public",
     "home.title": "Grid Command Center",
     "home.screen": "Wall screen",
     "home.desk": "Dispatch desk",
@@ -810,6 +812,12 @@ def notice_text(notice: dict | str, locale: str | None = None) -> str:
 
 def notices_text(notices: list[dict], locale: str | None = None) -> list[str]:
     return [notice_text(n, locale) for n in notices]
+
+
+def role_label(role: str, locale: str | None = None) -> str:
+    """A data.access role in words (the viewer's name, when it has one, is data)."""
+    key = f"role.{role}"
+    return text(key, locale or current_locale()) if key in ZH else role
 
 
 def status_label(status: str, locale: str | None = None) -> str:

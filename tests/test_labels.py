@@ -1,6 +1,6 @@
 """The label catalogue (dashboard/labels.py) is complete: every key the code and the templates ask
 for exists in both locales, every code that reaches a person (status, action, channel, rating,
-quality flag, intake notice) has English words, and the helpers for scripts and notices work.
+quality flag, role, intake notice) has English words, and the helpers for scripts and notices work.
 (Same keys and placeholders in both locales: tests/test_figures.py; pages with GCC_LOCALE=en:
 tests/test_locale_en.py.)"""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import labels
+from data.access import ROLES
 from data.demo.reference import SOURCE_LABELS
 from data.models import RATINGS
 from data.quality import FLAGS
@@ -56,6 +57,7 @@ def test_codes_shown_to_people_have_english_words():
     assert set(RATINGS) <= set(labels.RATINGS_EN)
     assert set(labels.MATCH_ZH) == set(labels.MATCH_EN)
     assert not [f for f in FLAGS if f"quality.{f}" not in labels.ZH]
+    assert not [r for r in ROLES if f"role.{r}" not in labels.ZH]
     for status in STATUS_LABELS:
         assert labels.status_label(status, "en") != labels.status_label(status, "zh")
 

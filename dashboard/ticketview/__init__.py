@@ -21,6 +21,7 @@ from dashboard.labels import (
     match_label,
     quality_label,
     rating_label,
+    role_label,
     source_label,
     status_label,
     t,
@@ -93,7 +94,7 @@ def timeline(view: TicketRecord, tz: str) -> html.Ol:
             transition = f"{status_label(e.from_status)} → {status_label(e.to_status)}"
         elif e.to_status and not e.from_status:
             transition = status_label(e.to_status)
-        role = t(f"role.{e.actor_role}") if f"role.{e.actor_role}" in labels.ZH else e.actor_role
+        role = role_label(e.actor_role)
         who = f"{role} {e.actor_name}" if e.actor_name and e.actor_name != role else role
         note = labels.event_note(e.action, e.note, e.data)
         items.append(
