@@ -1,8 +1,16 @@
-"""Every piece of text the pages show, in one place: Chinese by default, English when
-GCC_LOCALE=en. `t(key, **values)` looks a key up in the current app's locale; pure code (figures,
-tests) passes the locale explicitly to `text(key, locale, **values)`.
+"""Every piece of text people see, in one place: Chinese by default, English when GCC_LOCALE=en.
+The Dash pages, the phone pages (their Jinja templates get `t`; phone.js gets `templates("phone.js.")`
+as JSON from the page), the API's and Open311's labels and notices, the 503 page. `t(key, **values)`
+looks a key up in the current app's locale; pure code (figures, Open311 documents, tests) passes the
+locale explicitly to `text(key, locale, **values)`.
 
-tests/test_labels.py checks that both locales have the same keys and the same {placeholders}.
+The data layer gives codes, never words: statuses, actions, roles, intake notices
+(`{"code", **values}`: notice_text), automatic escalations (event_note), assignee kinds.
+(dashboard/auth still has its own Chinese: issue #12 item 5, to move here.)
+
+tests/test_figures.py checks that both locales have the same keys and the same {placeholders};
+tests/test_labels.py that every key the code asks for exists and every code has English words;
+tests/test_locale_en.py that GCC_LOCALE=en pages show no Chinese outside data.
 """
 
 from __future__ import annotations
