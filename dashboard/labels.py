@@ -346,6 +346,8 @@ ZH: dict[str, str] = {
     # Events whose words are the dashboard's (data.workflow writes codes in the event's data).
     "event.response_timeout": "响应超时，自动督办至{level}",
     "event.handling_overdue": "处置超时，自动督办至{level}",
+    "event.repeat_alarm": "设备 {device} 再次告警（{alarm_type}，第 {n} 次）",
+    "event.with_note": "{words}：{note}",
     "list.separator": "、",
 }
 
@@ -657,6 +659,8 @@ EN: dict[str, str] = {
     # Events whose words are the dashboard's (data.workflow writes codes in the event's data).
     "event.response_timeout": "Response deadline passed: escalated to {level} level",
     "event.handling_overdue": "Handling deadline passed: escalated to {level} level",
+    "event.repeat_alarm": "Device {device} alarmed again ({alarm_type}, alarm {n})",
+    "event.with_note": "{words}: {note}",
     "list.separator": ", ",
 }
 
@@ -789,17 +793,24 @@ def t(key: str, /, **values) -> str:
 
 
 def event_note(action: str, note: str | None, data: dict | None, locale: str | None = None) -> str | None:
-    """An event's note: its own (what a person wrote), or for an automatic escalation the words
-    for the deadline that ran out and the level (data.workflow.effects writes only codes)."""
-    if note:
-        return note
+    """An event's note in words: what the data layer recorded as codes (an automatic escalation's
+    deadline and level, an IoT device's repeated alarm) followed by the note a person or device
+    wrote, if any."""
+    locale = locale or current_locale()
     data = data or {}
+    words = None
     reason = data.get("reason")
     if action == "escalate" and reason in ("response_timeout", "handling_overdue"):
-        locale = locale or current_locale()
-        level = text(f"level.{data.get('to')}", locale) if f"level.{data.get('to')}" in ZH else data.get("to")
-        return text(f"event.{reason}", locale, level=level)
-    return None
+        to = data.get("to")
+        level = text(f"level.{to}", locale) if f"level.{to}" in ZH else to
+        words = text(f"event.{reason}", locale, level=level)
+    elif action == "comment" and isinstance(data.get("repeat_alarm"), dict):
+        alarm = data["repeat_alarm"]
+        device, kind, n = alarm.get("device_id"), alarm.get("alarm_type"), alarm.get("alarms")
+        words = text("event.repeat_alarm", locale, device=device, alarm_type=kind, n=n)
+    if words and note:
+        return text("event.with_note", locale, words=words, note=note)
+    return words or note or None
 
 
 def templates(prefix: str, locale: str | None = None) -> dict[str, str]:

@@ -85,3 +85,9 @@ def test_an_automatic_escalation_is_worded_by_the_dashboard():
     assert labels.event_note("escalate", None, data, "en") == "Response deadline passed: escalated to Community level"
     assert labels.event_note("escalate", "人工督办", {**data, "reason": "manual"}, "en") == "人工督办"
     assert labels.event_note("comment", None, {}, "en") is None
+
+
+def test_a_repeated_iot_alarm_is_worded_by_the_dashboard():
+    data = {"repeat_alarm": {"device_id": "D-7", "alarm_type": "overflow", "alarms": 3}}
+    assert labels.event_note("comment", None, data, "zh") == "设备 D-7 再次告警（overflow，第 3 次）"
+    assert labels.event_note("comment", "满溢", data, "en") == "Device D-7 alarmed again (overflow, alarm 3): 满溢"

@@ -240,6 +240,9 @@ def _plain(value):
 
 
 def _comment(ctx, ticket, inp: ActionInput):
+    alarm = inp.data.get("repeat_alarm")  # an IoT device alarmed again (data.intake.iot): codes, no words
+    if alarm:
+        return {"repeat_alarm": dict(alarm)}
     _need(inp.note, "note_required", "a comment needs text")
 
 
