@@ -63,8 +63,9 @@ HTTP_PAGES = [
     (None, "/t/{closed_token}"),  # the rating form
     ("grid_worker", "/my"),
     ("property", "/my"),
-    # dashboard/auth's pages, to add once they speak English (issue #12 item 5, the lead):
-    # (None, "/login"), (None, "/district"),  # the login form, and what a signed-out visitor of a page gets
+    (None, "/login"),
+    (None, "/district"),  # what a signed-out visitor of a page gets: the login form with a notice
+    (None, "/logout"),
 ]
 
 
@@ -78,6 +79,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def places(server) -> dict:
     with server.database.reader() as s:
+
         def code(level):
             return s.scalars(select(Region.code).where(Region.level == level).order_by(Region.code)).first()
 
