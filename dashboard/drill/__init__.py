@@ -218,9 +218,17 @@ def indicator_card(page: RegionPage) -> html.Section:
     return card(t("drill.indicators"), children, class_name="drill-indicators")
 
 
+def _limited_note(page: RegionPage):
+    """On a region above the viewer's area, the team and profile cards are the area's (issue #9)."""
+    if page.limited_to is None:
+        return None
+    return html.P(t("drill.limited_to", name=page.limited_to.name), className="muted small limited-to")
+
+
 def team_card(page: RegionPage) -> html.Section:
+    note = _limited_note(page)
     if not page.team:
-        return card(t("drill.team"), html.P(t("team.none"), className="muted"), class_name="drill-team")
+        return card(t("drill.team"), [note, html.P(t("team.none"), className="muted")], class_name="drill-team")
     rows = [
         html.Tr(
             [
@@ -231,7 +239,7 @@ def team_card(page: RegionPage) -> html.Section:
         )
         for m in page.team
     ]
-    return card(t("drill.team"), html.Table(html.Tbody(rows), className="kv-table"), class_name="drill-team")
+    return card(t("drill.team"), [note, html.Table(html.Tbody(rows), className="kv-table")], class_name="drill-team")
 
 
 def profile_card(page: RegionPage) -> html.Section:
@@ -243,7 +251,11 @@ def profile_card(page: RegionPage) -> html.Section:
     ]
     return card(
         t("drill.profile"),
-        [html.Div(items, className="metric-grid"), html.P(t("profile.suppressed"), className="muted small")],
+        [
+            _limited_note(page),
+            html.Div(items, className="metric-grid"),
+            html.P(t("profile.suppressed"), className="muted small"),
+        ],
         class_name="drill-profile",
     )
 
