@@ -84,6 +84,8 @@ PAGES: dict[str, Access] = {
     "/desk": Access("desk"),
     "/desk/<ticket_id>": Access("desk"),
     "/ticket/<ticket_id>": Access("tickets"),
+    # What the pages router shows for a path that is no page (answered with status 404): no data.
+    "/not-found-404": OPEN,
 }
 
 # Callbacks defined outside a page module, by module prefix.
