@@ -162,6 +162,7 @@ class AuditQuery:
     action: str | None = None
     username: str | None = None
     limit: int = 1000
+    newest_first: bool = False  # the /audit page: the newest `limit` rows, newest first
 
 
 def entries(session: Session, query: AuditQuery) -> list[AuditLog]:
@@ -172,7 +173,8 @@ def entries(session: Session, query: AuditQuery) -> list[AuditLog]:
         stmt = stmt.where(AuditLog.action == query.action)
     if query.username:
         stmt = stmt.where(AuditLog.username == query.username)
-    return list(session.scalars(stmt.order_by(AuditLog.at, AuditLog.id).limit(query.limit)))
+    order = (AuditLog.at.desc(), AuditLog.id.desc()) if query.newest_first else (AuditLog.at, AuditLog.id)
+    return list(session.scalars(stmt.order_by(*order).limit(query.limit)))
 
 
 def prune(session: Session, retention_days: int, *, now: datetime | None = None) -> int:

@@ -69,3 +69,28 @@ def find_id(layout, component_id: str):
 
 def dump(layout) -> str:
     return json.dumps(layout, ensure_ascii=False)
+
+
+def callback(client, outputs: list[tuple[str, str]], inputs: list[tuple], state: list[tuple] = (), *, changed=None):
+    """POST one callback as the browser does: outputs (id, prop), inputs and state (id, prop, value);
+    `changed` is the input that fired (default: the first). Returns the response."""
+
+    def items(triples):
+        return [{"id": i, "property": p, "value": v} for i, p, v in triples]
+
+    key = (
+        ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
+        if len(outputs) > 1
+        else f"{outputs[0][0]}.{outputs[0][1]}"
+    )
+    fired = changed or f"{inputs[0][0]}.{inputs[0][1]}"
+    body = {
+        "output": key,
+        "outputs": [{"id": i, "property": p} for i, p in outputs]
+        if len(outputs) > 1
+        else {"id": outputs[0][0], "property": outputs[0][1]},
+        "inputs": items(inputs),
+        "state": items(state),
+        "changedPropIds": [fired],
+    }
+    return client.post("/_dash-update-component", json=body)
