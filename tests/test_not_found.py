@@ -95,3 +95,20 @@ def test_a_region_outside_the_viewers_area_is_404_and_refusals_stay_401_403(db, 
     assert supervisor.get(f"/grid/{foreign.code}", headers=HTML).status_code == 404
     assert client_as(app).get(f"/grid/{own.code}", headers=HTML).status_code == 401  # not logged in
     assert client_as(app, "property").get(f"/grid/{own.code}", headers=HTML).status_code == 403  # no drill-down
+
+
+def test_ticket_pages_with_an_unknown_or_foreign_ticket_are_404(db, app):
+    from tests.helpers import new_ticket
+
+    tree, *_ = regions(db)
+    with db.reader() as s:
+        community_id = users.find_user(s, "community").region_id
+    foreign = next(g for g in tree.grids() if not tree.within(g.id, community_id))
+    with db.session() as s:
+        theirs = new_ticket(s, foreign.id).id
+    admin = client_as(app, "admin")
+    assert admin.get(f"/ticket/{theirs}", headers=HTML).status_code == 200
+    assert admin.get(f"/desk/{theirs}", headers=HTML).status_code == 200
+    for path in ("/ticket/999999", "/ticket/abc", "/ticket/²", "/desk/0", "/ticket/" + "9" * 5000):
+        assert admin.get(path, headers=HTML).status_code == 404, path[:40]
+    assert client_as(app, "community").get(f"/ticket/{theirs}", headers=HTML).status_code == 404

@@ -1,8 +1,9 @@
 """A real 404 for what is no page (issue #9): Dash serves its page shell for every path and lets
 the browser show "not found", with status 200. After the guard has let a page request through,
-this sets the status to 404 when the path matches no page, or names a region (/grid/<code>,
+this sets the status to 404 when the path matches no page, names a region (/grid/<code>,
 /community/<code>, /street/<code>) that does not exist, is of another level or is outside the
-viewer's area. The body stays the usual page shell, which shows the not-found panel
+viewer's area, or a ticket (/ticket/<id>, /desk/<id>) that does not exist or is not the viewer's.
+The body stays the usual page shell, which shows the not-found panel
 (dashboard/pages/not_found_404.py) or the page's own not-found message."""
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from dash import _pages
 from flask import request
 
 from dashboard.common.context import reader
+from dashboard.common.inputs import parse_id
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied
 from data.read.scope import visible_region
+from data.read.ticket_records import ticket_record
 
 PAGE_RULES = ("/", "/<path:path>")  # Dash's page shell
 REGION_PAGES = {"/grid/<code>": "grid", "/community/<code>": "community", "/street/<code>": "street"}
+TICKET_PAGES = ("/ticket/<ticket_id>", "/desk/<ticket_id>")
 
 
 def install(app: dash.Dash) -> None:
@@ -39,12 +43,19 @@ def found(app: dash.Dash, pathname: str) -> bool:
     page, variables = _pages._path_to_page(app.strip_relative_path(pathname) or "")
     if not page or page.get("module", "").endswith("not_found_404"):
         return False
-    level = REGION_PAGES.get(page.get("path_template") or "")
-    if level is None:
-        return True
-    code = (variables or {}).get("code") or ""
+    template = page.get("path_template") or ""
+    variables = variables or {}
     try:
-        with reader() as session:
-            return visible_region(session, current_viewer(), code[:64]).level == level
-    except AccessDenied:
+        if template in REGION_PAGES:
+            with reader() as session:
+                region = visible_region(session, current_viewer(), (variables.get("code") or "")[:64])
+                return region.level == REGION_PAGES[template]
+        if template in TICKET_PAGES:
+            number = parse_id(variables.get("ticket_id") or "")
+            if number is None:
+                return False
+            with reader() as session:
+                ticket_record(session, current_viewer(), number, detail=False)
+    except AccessDenied:  # NotVisible included: no such thing, or not in the viewer's area
         return False
+    return True
