@@ -197,3 +197,17 @@ def test_admin_links_are_in_the_top_bar_of_an_admin_only(app):
     assert "账户管理" in admin and "审计日志" in admin
     assert "账户管理" not in dispatcher and "审计日志" not in dispatcher
     assert find_id(render_page(client_as(app, "admin"), "/users"), users_page.TABLE) is not None
+
+
+def test_the_access_sweep_sees_the_admin_pages_and_their_callbacks(app):
+    """tests/test_access_sweep.py replays what `python app.py routes --json` (guard.describe)
+    lists: the admin pages and their callbacks are there, with their permissions."""
+    from dashboard.auth.guard import describe
+
+    table = describe(app)
+    pages = {p["path"]: p["permission"] for p in table["pages"]}
+    assert pages["/users"] == "users" and pages["/audit"] == "audit"
+    assert "/compare" not in pages  # documented once, never built: dropped (issue #9)
+    callbacks = {c["output"]: c["permission"] for c in table["callbacks"]}
+    assert callbacks[next(k for k in callbacks if users_page.TABLE in k)] == "users"
+    assert callbacks[next(k for k in callbacks if audit_page.TABLE in k)] == "audit"
