@@ -44,10 +44,10 @@ def accounts(session: Session, viewer: Viewer, *, now: datetime | None = None) -
             scope = regions.get(user.region_id, str(user.region_id))
         elif user.organisation_id is not None:
             scope = organisations.get(user.organisation_id, str(user.organisation_id))
-        elif user.staff_id is not None:
-            scope = staff.get(user.staff_id, str(user.staff_id))
+        elif user.role in ("admin", "dispatcher") or user.staff_id is None:
+            scope = "全区"  # no region: the whole district (data.access)
         else:
-            scope = "全区"
+            scope = "指派给 " + staff.get(user.staff_id, str(user.staff_id))  # their assigned orders only
         locked_until = user.locked_until
         out.append(
             AccountRow(
