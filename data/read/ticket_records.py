@@ -137,7 +137,9 @@ def ticket_records(
 ) -> list[TicketRecord]:
     """The viewer's tickets matching `f`, in `order` (a key of ORDERS), at most `limit`."""
     return list(
-        iter_ticket_records(session, viewer, f, order=order, limit=limit, detail=detail, now=now, permission=permission)
+        iter_ticket_records(
+            session, viewer, f, order=order, limit=limit, detail=detail, now=now, permission=permission
+        )
     )
 
 
