@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import audit
+from data import audit, logins
 from data.access import Viewer
 from data.clock import utcnow
 from data.models import Organisation, Region, Staff
@@ -38,6 +38,7 @@ def accounts(session: Session, viewer: Viewer, *, now: datetime | None = None) -
     regions = {r.id: r.name for r in session.execute(select(Region.id, Region.name))}
     organisations = {o.id: o.name for o in session.execute(select(Organisation.id, Organisation.name))}
     staff = {p.id: p.name for p in session.execute(select(Staff.id, Staff.name))}
+    locked = logins.locked_accounts(session, now=now)  # names locked from at least one address
     out = []
     for user in session.scalars(select(User).order_by(User.role, User.username)):
         if user.region_id is not None:
@@ -48,7 +49,6 @@ def accounts(session: Session, viewer: Viewer, *, now: datetime | None = None) -
             scope = "全区"  # no region: the whole district (data.access)
         else:
             scope = "指派给 " + staff.get(user.staff_id, str(user.staff_id))  # their assigned orders only
-        locked_until = user.locked_until
         out.append(
             AccountRow(
                 username=user.username,
@@ -57,7 +57,7 @@ def accounts(session: Session, viewer: Viewer, *, now: datetime | None = None) -
                 role_label=ROLE_LABELS.get(user.role, user.role),
                 scope=scope,
                 active=bool(user.active),
-                locked=locked_until is not None and locked_until > now,
+                locked=user.username in locked,
                 last_login_at=user.last_login_at,
                 created_at=user.created_at,
             )
