@@ -211,3 +211,20 @@ def test_the_access_sweep_sees_the_admin_pages_and_their_callbacks(app):
     callbacks = {c["output"]: c["permission"] for c in table["callbacks"]}
     assert callbacks[next(k for k in callbacks if users_page.TABLE in k)] == "users"
     assert callbacks[next(k for k in callbacks if audit_page.TABLE in k)] == "audit"
+
+
+def test_locked_accounts_and_demo_passwords_are_shown(db, app):
+    from data import logins
+
+    with db.session() as s:
+        users.set_password(s, "worker", users.DEMO_DEFAULT_PASSWORD)
+        for _ in range(6):
+            logins.record_failure(s, "dispatcher", "10.0.0.9", LoginPolicy())
+    rows = {
+        r["props"]["data-username"]: page_text(r)
+        for r in find_id(render_page(client_as(app, "admin"), "/users"), users_page.TABLE)["children"]["props"][
+            "children"
+        ][1]["props"]["children"]
+    }
+    assert "仍是演示密码" in rows["worker"] and "已锁定" in rows["dispatcher"]
+    assert "仍是演示密码" not in rows["admin"] and "已锁定" not in rows["admin"]

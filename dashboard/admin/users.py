@@ -108,7 +108,7 @@ def accounts_table(rows: list[AccountRow]) -> html.Table:
                 html.Td(r.display_name),
                 html.Td(r.role_label),
                 html.Td(r.scope),
-                html.Td(status_text(r), className="" if r.active and not r.locked else "tone-bad"),
+                html.Td(status_text(r), className="" if r.active and not (r.locked or r.demo_password) else "tone-bad"),
                 html.Td(local(r.last_login_at, tz) if r.last_login_at else "—", className="muted"),
             ],
             **{"data-username": r.username},
@@ -121,7 +121,8 @@ def accounts_table(rows: list[AccountRow]) -> html.Table:
 def status_text(row: AccountRow) -> str:
     if not row.active:
         return t("users.inactive")
-    return t("users.locked") if row.locked else t("users.active")
+    text = t("users.locked") if row.locked else t("users.active")
+    return f"{text} · {t('users.demo_password')}" if row.demo_password else text
 
 
 def apply(viewer: Viewer, button: str | None, values: dict) -> tuple[str, bool]:

@@ -27,6 +27,7 @@ class AccountRow:
     scope: str  # the area or organisation, "全区" for the whole district
     active: bool
     locked: bool
+    demo_password: bool  # still the documented demo password (production refuses to start)
     last_login_at: datetime | None
     created_at: datetime
 
@@ -58,6 +59,7 @@ def accounts(session: Session, viewer: Viewer, *, now: datetime | None = None) -
                 scope=scope,
                 active=bool(user.active),
                 locked=user.username in locked,
+                demo_password=bool(getattr(user, "demo_password", False)),
                 last_login_at=user.last_login_at,
                 created_at=user.created_at,
             )
