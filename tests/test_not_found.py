@@ -112,3 +112,9 @@ def test_ticket_pages_with_an_unknown_or_foreign_ticket_are_404(db, app):
     for path in ("/ticket/999999", "/ticket/abc", "/ticket/²", "/desk/0", "/ticket/" + "9" * 5000):
         assert admin.get(path, headers=HTML).status_code == 404, path[:40]
     assert client_as(app, "community").get(f"/ticket/{theirs}", headers=HTML).status_code == 404
+
+
+def test_the_browsers_favicon_request_gets_the_apps_icon(app):
+    answer = client_as(app).get("/favicon.ico")
+    assert answer.status_code == 301 and answer.headers["Location"].endswith("/_favicon.ico")
+    assert client_as(app).get(answer.headers["Location"]).status_code == 200

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dash
 from dash import _pages
-from flask import request
+from flask import redirect, request
 
 from dashboard.common.context import reader
 from dashboard.common.inputs import parse_id
@@ -25,6 +25,8 @@ TICKET_PAGES = ("/ticket/<ticket_id>", "/desk/<ticket_id>")
 
 
 def install(app: dash.Dash) -> None:
+    favicon = app.get_relative_path("/_favicon.ico")
+
     @app.server.after_request
     def _real_404(response):
         if (
@@ -32,9 +34,11 @@ def install(app: dash.Dash) -> None:
             and request.method in ("GET", "HEAD")
             and request.url_rule is not None
             and request.url_rule.rule in PAGE_RULES
-            and not found(app, request.path)
         ):
-            response.status_code = 404
+            if request.path == "/favicon.ico":  # browsers ask for it on pages without an icon link
+                return redirect(favicon, 301)
+            if not found(app, request.path):
+                response.status_code = 404
         return response
 
 
