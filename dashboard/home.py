@@ -30,6 +30,10 @@ def layout(viewer: Viewer, **query):
             if region is not None and region.level != "district":
                 href = f"/{region.level}/{region.code}"
         tiles.append(dcc.Link([html.Strong(t("home.region")), html.Span(href)], href=href, className="tile"))
+    for permission, href in (("users", "/users"), ("audit", "/audit")):
+        if viewer.can(permission):
+            label = t(f"home.{permission}")
+            tiles.append(dcc.Link([html.Strong(label), html.Span(href)], href=href, className="tile"))
     return html.Div(
         [
             html.H1(t("home.title")),

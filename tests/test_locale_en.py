@@ -55,6 +55,9 @@ PAGES = [
     ("grid_worker", "/"),
     ("street_supervisor", "/street/{street}"),
     ("admin", "/grid/NO-SUCH-GRID"),  # not found
+    ("admin", "/no/such/page"),  # not a page: the 404 panel
+    ("admin", "/users"),
+    ("admin", "/audit"),
     ("grid_worker", "/district"),  # another role's page: the refusal
 ]
 HTTP_PAGES = [

@@ -29,6 +29,10 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("level.district"), href="/district", className="nav-link"))
     if viewer.can("desk"):
         links.append(dcc.Link(t("home.desk"), href="/desk", className="nav-link"))
+    if viewer.can("users"):
+        links.append(dcc.Link(t("home.users"), href="/users", className="nav-link"))
+    if viewer.can("audit"):
+        links.append(dcc.Link(t("home.audit"), href="/audit", className="nav-link"))
     who = viewer.name or role_label(viewer.role)
     return html.Nav(
         [
