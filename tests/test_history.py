@@ -1,0 +1,154 @@
+"""History (issue #10): the state at a past moment from the tickets' events, moments from the URL,
+and the week tables for the report, on hand-built cases with known answers."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import true
+
+from data import escalation, history, indicators, workflow
+from data.access import AccessDenied, Viewer
+from data.clock import UTC
+from data.history import BadMoment
+from data.models import GridTeam, Region
+from data.read.week import week_report
+from tests.helpers import DESK, T0, new_ticket, run_loop
+
+H = timedelta(hours=1)
+TZ = "Asia/Shanghai"
+# T0 is Monday 2026-11-02 09:00 in Shanghai: ISO week 2026-W45.
+NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def cases(db, district):
+    """In one grid, 漏水 (48 h handling limit), dispatched at T0 + 0.2 h:
+    A closed at 6.2 h; B handled 50.2 h, sent back 55 h, closed 60 h; C dispatched, never handled
+    (due 48.2 h); D rejected at 1 h; E reported only; F closed at 10.2 h.
+    In a second grid: G created in the next week (T0 + 7 days), closed 2 h later."""
+    g, other = district.grid_ids[0], district.grid_ids[1]
+    with db.session() as s:
+        s.get(GridTeam, g).property_company_id = None
+        a, b, c, d, _e, f = (new_ticket(s, g, "漏水", at=T0) for _ in range(6))
+        run_loop(s, a.id, T0, rating="satisfied")
+        run_loop(s, b.id, T0, handle_after=50, close_after=None)
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("send_back", note="返工", at=T0 + 55 * H))
+        actor = Viewer(role="grid_worker", staff_id=district.worker_of[g])
+        workflow.apply(s, actor, b.id, workflow.ActionInput("handle", photos=["p.jpg"], at=T0 + 58 * H))
+        workflow.apply(s, DESK, b.id, workflow.ActionInput("verify_close", at=T0 + 60 * H))
+        run_loop(s, c.id, T0, handle_after=None, close_after=None)
+        workflow.apply(s, DESK, d.id, workflow.ActionInput("reject", note="非受理范围", at=T0 + H))
+        run_loop(s, f.id, T0, respond_after=3, close_after=10, rating="basic")
+        s.get(GridTeam, other).property_company_id = None
+        later = T0 + 7 * 24 * H
+        gt = new_ticket(s, other, at=later)
+        run_loop(s, gt.id, later, respond_after=0.5, handle_after=1, close_after=2, rating=None)
+        escalation.sweep(s, now=T0 + 100 * H)  # C: overdue since 48.2 h, escalated at 100 h
+    return g, other
+
+
+def state(db, at, **kw):
+    with db.reader() as s:
+        return indicators.state_at(s, true(), at, **kw)[None]
+
+
+def test_state_at_known_moments(db, cases):
+    before = state(db, T0 - H)
+    assert (before.open, before.overdue, before.escalated, before.awaiting) == (0, 0, 0, 0)
+    early = state(db, T0 + 0.05 * H)  # all six reported, none accepted yet
+    assert (early.open, early.awaiting) == (6, 6)
+    day1 = state(db, T0 + 24 * H)  # A (6.2 h) and F (10.2 h) closed, D rejected
+    assert (day1.open, day1.overdue, day1.escalated, day1.awaiting) == (3, 0, 0, 1)  # B C E; E waits
+    day3 = state(db, T0 + 52 * H)  # B handled (not working), C past 48.2 h
+    assert (day3.open, day3.overdue) == (3, 1)
+    reworked = state(db, T0 + 56 * H)  # B sent back to work: past its deadline too
+    assert (reworked.open, reworked.overdue) == (3, 2)
+    after = state(db, T0 + 101 * H)  # B closed at 60 h; C escalated at 100 h
+    assert (after.open, after.overdue, after.escalated) == (2, 1, 1)
+
+
+def test_state_now_equals_current_status(db, cases):
+    """At the real end of the history, the rebuilt state is the tickets' current status."""
+    end = T0 + 30 * 24 * H
+    with db.reader() as s:
+        live = indicators.total(s, true(), T0, end, now=end)
+        past = indicators.total(s, true(), T0, end, now=end, history=True)
+    assert past.open_now == live.open_now and past.overdue_now == live.overdue_now
+    assert past.escalated_now == live.escalated_now
+    assert past.as_dict() == live.as_dict()
+
+
+def test_moments():
+    assert history.parse_week("2026-W47") == (2026, 47)
+    start, end = history.week_bounds("2026-W45", TZ)
+    assert start == T0 - 9 * H and end == start + 7 * 24 * H  # Monday 00:00 Shanghai = Sunday 16:00 UTC
+    m = history.week_moment("2026-W45", TZ, now=NOW)
+    assert m.at == end - timedelta(microseconds=1) and m.week == "2026-W45"
+    assert history.previous_week("2026-W01") == "2025-W52"
+    assert history.last_finished_week(NOW, TZ) == "2026-W48"  # 2026-12-01 is in W49
+    naive = history.parse_as_of("2026-11-02T09:00", TZ, now=NOW)
+    assert naive.at == T0
+    offset = history.parse_as_of("2026-11-02T01:00:00Z", TZ, now=NOW)
+    assert offset.at == T0
+    assert history.parse_as_of("2026-11-02T03:00+02:00", TZ, now=NOW).at == T0
+    for bad in ("garbage", "2026-13-01", "", "2026-11-02T09:00' OR 1=1"):
+        with pytest.raises(BadMoment):
+            history.parse_as_of(bad, TZ, now=NOW)
+    for bad in ("2026-W99", "2026-W00", "W47", "2026-W53"):  # 2026 has 53 ISO weeks? No: 52
+        with pytest.raises(BadMoment):
+            history.week_moment(bad, TZ, now=NOW)
+    with pytest.raises(BadMoment):
+        history.parse_as_of("2027-01-01T00:00", TZ, now=NOW)  # future
+    with pytest.raises(BadMoment):
+        history.week_moment("2026-W49", TZ, now=NOW)  # not ended
+    assert history.moment_from_query({}, TZ, now=NOW) is None
+    both = history.moment_from_query({"week": "2026-W45", "as_of": "2026-11-02T09:00"}, TZ, now=NOW)
+    assert both.at == T0 and both.week is None  # as_of wins
+    assert BadMoment("x").status == 400
+
+
+def test_week_report_agrees_with_indicators(db, district, cases):
+    g, _ = cases
+    with db.reader() as s:
+        report = week_report(s, Viewer.system(), "2026-W45", tz=TZ, now=NOW)
+        start, end = history.week_bounds("2026-W45", TZ)
+        direct = indicators.total(s, true(), start, end, now=end, history=True)
+        grid_code = s.get(Region, g).code
+        community = s.get(Region, s.get(Region, g).parent_id)
+        street_code, community_code = s.get(Region, community.parent_id).code, community.code
+    assert report.week == "2026-W45" and report.previous_week == "2026-W44"
+    this = report.district.this
+    assert this.as_dict() == direct.as_dict()
+    assert this.reported == 6 and this.accepted == 4 and this.closed == 3
+    assert this.should_close == 4 and this.on_time_rate == pytest.approx(2 / 4)  # C due in the week, open
+    assert this.rework_rate == pytest.approx(1 / 3)
+    assert this.open_now == 2 and this.overdue_now == 1 and this.escalated_now == 1  # at the week's end: C E
+    assert report.district.previous.reported == 0
+    assert report.district.change("reported") == 6 and report.district.change_pct("reported") is None
+    rows = {r.code: r for r in report.grids}
+    assert rows[grid_code].this.reported == 6 and rows[grid_code].parent_code == community_code
+    assert {r.code for r in report.communities} >= {community_code}
+    assert {r.code: r for r in report.streets}[street_code].this.reported == 6
+    # The ten longest overdue at the week's end: C only.
+    late = (end - (T0 + 48.2 * H)).total_seconds() / 3600
+    assert [r.overdue_hours for r in report.longest_overdue] == [pytest.approx(late, abs=0.1)]
+    with db.reader() as s:
+        nxt = week_report(s, Viewer.system(), "2026-W46", tz=TZ, now=NOW)
+    assert nxt.district.this.reported == 1 and nxt.district.previous.reported == 6
+    assert nxt.district.change_pct("reported") == pytest.approx(-5 / 6)
+
+
+def test_week_report_scoped_and_refused(db, district, cases):
+    g, _ = cases
+    with db.reader() as s:
+        home = s.get(Region, g).parent_id
+        foreign = next(c for c in s.query(Region).filter(Region.level == "community") if c.id != home)
+        mine = week_report(s, Viewer(role="supervisor", region_id=home), "2026-W45", tz=TZ, now=NOW)
+        theirs = week_report(s, Viewer(role="supervisor", region_id=foreign.id), "2026-W45", tz=TZ, now=NOW)
+        assert mine.district.this.reported == 6 and theirs.district.this.reported == 0
+        assert s.get(Region, g).code in {r.code for r in mine.grids}
+        assert s.get(Region, g).code not in {r.code for r in theirs.grids}
+        with pytest.raises(AccessDenied):
+            week_report(s, Viewer.kiosk(), "2026-W45", tz=TZ, now=NOW)
+        with pytest.raises(BadMoment):
+            week_report(s, Viewer.system(), "2026-W49", tz=TZ, now=NOW)
