@@ -152,3 +152,52 @@ def test_week_report_scoped_and_refused(db, district, cases):
             week_report(s, Viewer.kiosk(), "2026-W45", tz=TZ, now=NOW)
         with pytest.raises(BadMoment):
             week_report(s, Viewer.system(), "2026-W49", tz=TZ, now=NOW)
+
+
+def test_screen_at_the_present_equals_the_live_screen(db, district, cases):
+    """The wall rebuilt from history at the end of the data equals the live wall read from
+    grid_stats refreshed at that instant: one indicator module, two routes."""
+    from data import aggregates
+    from data.history import Moment
+    from data.read.history import read_screen_at, region_stats_at
+    from data.read.regions import _stats
+    from data.read.screen import read_screen
+
+    end = T0 + 20 * 24 * H
+    with db.session() as s:
+        aggregates.refresh(s, "full", now=end, tz=TZ)
+    with db.reader() as s:
+        live = read_screen(s, Viewer.system(), now=end, tz=TZ)
+        past = read_screen_at(s, Viewer.system(), Moment(at=end), tz=TZ, database=db)
+        grids = list(district.grid_ids)
+        assert region_stats_at(s, grids, Moment(at=end), tz=TZ) == _stats(s, grids)
+    assert past.kpis == live.kpis
+    assert past.grids == live.grids
+    assert past.overdue_points == live.overdue_points
+    assert past.trend_reported == live.trend_reported and past.heat == live.heat
+    assert past.hourly_today == live.hourly_today
+
+
+def test_screen_at_a_past_week(db, district, cases):
+    """The wall at the end of W45 (C overdue and escalated, B closed) and at 52 h (three open)."""
+    from data.history import Moment, week_moment
+    from data.history_stats import GridHistory
+    from data.read.history import read_screen_at
+
+    g, _ = cases
+    moment = week_moment("2026-W45", TZ, now=NOW)
+    with db.reader() as s:
+        wall = read_screen_at(s, Viewer.system(), moment, tz=TZ, database=db)
+        code = s.get(Region, g).code
+    assert (wall.kpis.open_now, wall.kpis.overdue_now, wall.kpis.escalated_now) == (2, 1, 1)
+    assert wall.kpis.on_time_7d.value == pytest.approx(0.5)
+    i = wall.grids.codes.index(code)
+    assert wall.grids.open_now[i] == 2 and wall.grids.overdue_now[i] == 1
+    assert len(wall.overdue_points["id"]) == 1 and wall.as_of == moment.at
+    with db.reader() as s:  # kept in grid_history for the next page view
+        assert s.query(GridHistory).filter(GridHistory.at == moment.at).count() == len(district.grid_ids) + 1
+    with db.reader() as s:
+        mid = read_screen_at(s, Viewer.system(), Moment(at=T0 + 52 * H), tz=TZ, database=db)
+    assert (mid.kpis.open_now, mid.kpis.overdue_now, mid.kpis.awaiting_acceptance) == (3, 1, 1)
+    # The feed shows each report's status then: A F rated, B handled, C in progress, D rejected, E reported.
+    assert sorted(f.status for f in mid.feed) == ["handled", "in_progress", "rated", "rated", "rejected", "reported"]
