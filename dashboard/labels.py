@@ -22,6 +22,11 @@ ZH: dict[str, str] = {
     "header.stale": "数据延迟",
     "header.no_data": "暂无数据",
     "header.live": "实时",
+    # Historical views (?as_of= / ?week=, issue #10).
+    "history.banner": "历史视图 · {moment}",
+    "history.note": "按工单历史还原当时状态，页面不自动刷新",
+    "history.live": "返回实时",
+    "history.bad": "历史视图参数无效：{detail}",
     # Access.
     "access.login_needed": "请登录",
     "access.login_hint": "此页面需要登录后查看。",
@@ -270,6 +275,10 @@ EN: dict[str, str] = {
     "header.stale": "STALE",
     "header.no_data": "no data",
     "header.live": "live",
+    "history.banner": "Historical view · {moment}",
+    "history.note": "Rebuilt from the tickets' history; this page does not refresh",
+    "history.live": "Back to live",
+    "history.bad": "Invalid historical view: {detail}",
     "access.login_needed": "Please log in",
     "access.login_hint": "This page needs a login.",
     "access.login_link": "Log in",

@@ -14,6 +14,7 @@ the moment (for a week's end that is exact); an overdue order's deadline is its 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -29,7 +30,7 @@ from data.masking import mask_address
 from data.models import WORKING_STATUSES, Ticket
 from data.read import recent
 from data.read.cache import Memo
-from data.read.directory import categories, directory
+from data.read.directory import RegionInfo, categories, directory
 from data.read.geometry import codes_in_scope, grid_geometry
 from data.read.regions import RegionStats
 from data.read.scope import StatScope, stat_scope
@@ -47,6 +48,9 @@ from data.read.screen import (
     hourly,
     ranking,
 )
+from data.read.ticket_filter import STATUS_GROUPS, TicketFilter
+from data.read.ticket_records import count_tickets, ticket_records
+from data.read.tickets import PERIODS, ROW_LIMIT, TicketFilters, TicketTable, table_row
 
 _snapshots: Memo[ScreenSnapshot] = Memo(max_entries=32, ttl=600)
 
@@ -233,3 +237,36 @@ def region_stats_at(session: Session, grid_ids: list[int], moment: Moment, *, tz
     s.on_time_7d = Ratio(sums["closed_on_time_7d"], sums["should_close_7d"])
     s.satisfaction_30d = Ratio(sums["satisfied_30d"], sums["rated_30d"])
     return s
+
+
+def ticket_table_at(
+    session: Session,
+    viewer: Viewer,
+    region: RegionInfo,
+    filters: TicketFilters,
+    at: datetime,
+    *,
+    limit: int = ROW_LIMIT,
+) -> TicketTable:
+    """A drill-down table as it was at `at`: the region's tickets reported in the period before the
+    moment, each with its status then; the status filter applies to that status. (With a status
+    filter, the rows are the newest `limit` of the period, filtered.)"""
+    wanted = TicketFilter(
+        region=region,
+        created_after=at - timedelta(days=PERIODS[filters.period]),
+        created_before=at,
+        main_category=filters.category,
+    )
+    records = ticket_records(session, viewer, wanted, limit=limit, now=at)
+    ids = [r.id for r in records]
+    statuses: dict[int, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        statuses.update(session.execute(select(Ticket.id, indicators.status_at(at)).where(Ticket.id.in_(chunk))).all())
+    records = [replace(r, status=statuses.get(r.id, r.status)) for r in records]
+    if filters.status == "overdue":
+        records = [r for r in records if r.overdue_at(at)]
+    elif filters.status:
+        records = [r for r in records if r.status in STATUS_GROUPS[filters.status]]
+    total = len(records) if filters.status else count_tickets(session, viewer, wanted, now=at)
+    return TicketTable(total=total, rows=[table_row(r, at) for r in records])
