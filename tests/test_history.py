@@ -201,3 +201,52 @@ def test_screen_at_a_past_week(db, district, cases):
     assert (mid.kpis.open_now, mid.kpis.overdue_now, mid.kpis.awaiting_acceptance) == (3, 1, 1)
     # The feed shows each report's status then: A F rated, B handled, C in progress, D rejected, E reported.
     assert sorted(f.status for f in mid.feed) == ["handled", "in_progress", "rated", "rated", "rejected", "reported"]
+
+
+@pytest.mark.slow
+def test_on_the_demo_the_past_week_agrees_with_a_replay_of_the_events(db, settings):
+    """A small demo (a month of history through the real workflow): the last finished week's
+    tables and wall agree with data.indicators, and the state at the week's end with a plain
+    Python replay of ticket_events (an independent computation)."""
+    from sqlalchemy import select
+
+    from data.demo import generate
+    from data.history import last_finished_week, week_moment
+    from data.models import OPEN_STATUSES, WORKING_STATUSES, TicketEvent
+    from data.models import Ticket as T
+    from data.read.history import read_screen_at
+
+    generate(db, settings, grids=20, days=30, seed=5)
+    week = last_finished_week(None, TZ)
+    moment = week_moment(week, TZ)
+    start, end = history.week_bounds(week, TZ)
+    with db.reader() as s:
+        report = week_report(s, Viewer.system(), week, tz=TZ)
+        wall = read_screen_at(s, Viewer.system(), moment, tz=TZ, database=db)
+        direct = indicators.total(s, true(), start, end, now=end, history=True)
+        tickets = s.execute(select(T.id, T.created_at, T.closed_at, T.handle_due_at, T.status)).all()
+        last: dict[int, tuple] = {}
+        for tid, at, eid, to in s.execute(
+            select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.id, TicketEvent.to_status).where(
+                TicketEvent.at < end
+            )
+        ):
+            if to is not None and (tid not in last or (at, eid) > last[tid][:2]):
+                last[tid] = (at, eid, to)
+    assert report.district.this.as_dict() == direct.as_dict()
+    opened = overdue = reported = 0
+    for tid, created, closed, due, _status in tickets:
+        reported += start <= created < end
+        if created >= end or (closed is not None and closed < end) or tid not in last:
+            continue
+        then = last[tid][2]
+        opened += then in OPEN_STATUSES
+        overdue += then in WORKING_STATUSES and due is not None and due < end
+    assert reported > 50 and opened > 0
+    assert (report.district.this.reported, report.district.this.open_now) == (reported, opened)
+    assert report.district.this.overdue_now == overdue
+    assert (wall.kpis.open_now, wall.kpis.overdue_now) == (opened, overdue)
+    assert sum(wall.grids.open_now) <= opened  # grid 0 (no grid) is not on the map
+    assert sum(r.this.reported for r in report.streets) <= reported
+    assert wall.kpis.on_time_7d.num == report.district.this.closed_on_time
+    assert wall.kpis.on_time_7d.den == report.district.this.should_close
