@@ -10,7 +10,7 @@ from data import escalation, history, indicators, workflow
 from data.access import AccessDenied, Viewer
 from data.clock import UTC
 from data.history import BadMoment
-from data.models import GridTeam, Region
+from data.models import GridTeam, Region, Ticket
 from data.read.week import week_report
 from tests.helpers import DESK, T0, new_ticket, run_loop
 
@@ -135,6 +135,13 @@ def test_week_report_agrees_with_indicators(db, district, cases):
     with db.reader() as s:
         nxt = week_report(s, Viewer.system(), "2026-W46", tz=TZ, now=NOW)
     assert nxt.district.this.reported == 1 and nxt.district.previous.reported == 6
+    with db.reader() as s:  # the previous week's numbers are its own, "now" numbers at its own end
+        w45 = indicators.total(s, true(), start, end, now=end, history=True)
+        assert nxt.district.previous.as_dict() == w45.as_dict()
+        grid_rows = indicators.compute(s, true(), start, end, group_by=Ticket.grid_id, now=end, history=True)
+    assert {r.code: r.previous.as_dict() for r in nxt.grids if r.code == grid_code} == {
+        grid_code: grid_rows[g].as_dict()
+    }
     assert nxt.district.change_pct("reported") == pytest.approx(-5 / 6)
 
 
