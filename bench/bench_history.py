@@ -154,11 +154,11 @@ def forget_history() -> None:
     """This process's memory of past moments (a worker that never showed them); the geometry and
     the region tree stay (every worker has them from the live pages)."""
     from data.history_stats import _moments
-    from data.read.history import _snapshots
+    from data.read.history import _snapshots, _tables
     from data.read.regions import _weeks
     from data.read.week import _reports
 
-    for memo in (_moments, _snapshots, _weeks, _reports):
+    for memo in (_moments, _snapshots, _tables, _weeks, _reports):
         memo.clear()
 
 

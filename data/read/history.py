@@ -33,7 +33,7 @@ from data.read.cache import Memo
 from data.read.directory import RegionInfo, categories, directory
 from data.read.geometry import codes_in_scope, grid_geometry
 from data.read.regions import RegionStats
-from data.read.scope import StatScope, stat_scope
+from data.read.scope import StatScope, effective, stat_scope
 from data.read.screen import (
     FEED_SIZE,
     OVERDUE_POINTS_MAX,
@@ -53,6 +53,8 @@ from data.read.ticket_records import count_tickets, ticket_records
 from data.read.tickets import PERIODS, ROW_LIMIT, TicketFilters, TicketTable, table_row
 
 _snapshots: Memo[ScreenSnapshot] = Memo(max_entries=32, ttl=600)
+# A past moment's tables change only with an import of old records: kept a few minutes.
+_tables: Memo[TicketTable] = Memo(max_entries=64, ttl=300)
 
 
 def _sum(rows, grid_ids) -> dict[str, int]:
@@ -251,6 +253,19 @@ def ticket_table_at(
     """A drill-down table as it was at `at`: the region's tickets reported in the period before the
     moment, each with its status then; the status filter applies to that status. (With a status
     filter, the rows are the newest `limit` of the period, filtered.)"""
+    seen = effective(session, viewer)
+    key = (
+        session.get_bind().url.render_as_string(hide_password=True),
+        (seen.role, seen.region_id, seen.staff_id, seen.organisation_id, seen.ticket_token),
+        region.id,
+        filters,
+        at,
+        limit,
+    )
+    return _tables.get_or_build(key, lambda: _ticket_table_at(session, viewer, region, filters, at, limit))
+
+
+def _ticket_table_at(session, viewer, region, filters, at, limit) -> TicketTable:
     wanted = TicketFilter(
         region=region,
         created_after=at - timedelta(days=PERIODS[filters.period]),
