@@ -27,6 +27,7 @@ ZH: dict[str, str] = {
     "history.note": "按工单历史还原当时状态，页面不自动刷新",
     "history.live": "返回实时",
     "history.bad": "历史视图参数无效：{detail}",
+    "history.indicators": "当时指标",
     # Access.
     "access.login_needed": "请登录",
     "access.login_hint": "此页面需要登录后查看。",
@@ -279,6 +280,7 @@ EN: dict[str, str] = {
     "history.note": "Rebuilt from the tickets' history; this page does not refresh",
     "history.live": "Back to live",
     "history.bad": "Invalid historical view: {detail}",
+    "history.indicators": "Indicators then",
     "access.login_needed": "Please log in",
     "access.login_hint": "This page needs a login.",
     "access.login_link": "Log in",

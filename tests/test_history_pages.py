@@ -116,6 +116,10 @@ def test_drill_pages_at_a_past_week(app, db, district, cases):  # noqa: F811
             page = drill.layout(ADMIN, level, region_code, week="2026-W45")
             live = drill.layout(ADMIN, level, region_code)
         assert "历史视图" in texts(find(page, asof.BANNER)), level
+        assert "当时指标" in texts(page) and "当时指标" not in texts(live)
+        assert "/screen?week=2026-W45" in texts(page)  # the way back keeps the week
+        if level != "district":
+            assert "/district?week=2026-W45" in texts(page)  # so does the breadcrumb
         assert find(live, asof.BANNER) is None
         indicators_then = texts(find(page, "drill-region"))
         assert '"week": "2026-W45"' in indicators_then or "'week': '2026-W45'" in indicators_then

@@ -91,7 +91,7 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
     )
     body = [
         history.banner(moment, tz, live_href) if moment else None,
-        breadcrumb(page.chain),
+        breadcrumb(page.chain, query=history.keep("", moment)),
         title,
         html.Div(", ".join(problems), id=NOTICE, className="page-notice" if problems else "page-notice is-hidden"),
         html.Div(
@@ -236,7 +236,8 @@ def indicator_card(page: RegionPage, moment=None) -> html.Section:
                 className="children",
             )
         )
-    return card(t("drill.indicators"), children, class_name="drill-indicators")
+    title = t("history.indicators") if moment else t("drill.indicators")
+    return card(title, children, class_name="drill-indicators")
 
 
 def team_card(page: RegionPage) -> html.Section:
