@@ -257,3 +257,24 @@ def test_on_the_demo_the_past_week_agrees_with_a_replay_of_the_events(db, settin
     assert sum(r.this.reported for r in report.streets) <= reported
     assert wall.kpis.on_time_7d.num == report.district.this.closed_on_time
     assert wall.kpis.on_time_7d.den == report.district.this.should_close
+
+
+def test_a_stored_week_is_recomputed_after_an_older_event_arrives(db, district, cases):
+    """grid_history keeps a week's end; a ticket imported later with a time inside that week (an
+    event older than the moment, written after it was computed) makes the week recomputed."""
+    from data.history import week_moment
+    from data.history_stats import GridHistory, rows_at
+
+    g, _ = cases
+    moment = week_moment("2026-W45", TZ, now=NOW)
+    with db.reader() as s:
+        before = rows_at(db, s, moment.at, TZ, keep=True)[g]["open_now"]
+    with db.reader() as s:
+        assert rows_at(db, s, moment.at, TZ, keep=True)[g]["open_now"] == before  # from the table
+        stamp = s.query(GridHistory.computed_at).filter(GridHistory.at == moment.at).first()[0]
+    with db.session() as s:
+        new_ticket(s, g, at=T0 + 30 * H)  # reported inside W45, written now
+    with db.reader() as s:
+        assert rows_at(db, s, moment.at, TZ, keep=True)[g]["open_now"] == before + 1
+    with db.reader() as s:
+        assert s.query(GridHistory.computed_at).filter(GridHistory.at == moment.at).first()[0] > stamp
