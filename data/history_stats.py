@@ -85,7 +85,6 @@ def compute_rows(session: Session, at: datetime, tz: str) -> Rows:
     """Every grid's numbers at `at` (grid 0: tickets in no grid), from data.indicators."""
     group = func.coalesce(Ticket.grid_id, NO_GRID)
     got = indicators.compute_windows(session, true(), windows(at, tz), group_by=group, now=at, history=True)
-    states = indicators.state_at(session, true(), at, group_by=group)
     targets = {NO_GRID, *session.scalars(select(Region.id).where(Region.level == "grid"))}
     empty = indicators.Indicators()
     out: Rows = {}
@@ -97,7 +96,7 @@ def compute_rows(session: Session, at: datetime, tz: str) -> Rows:
             open_now=today.open_now,
             overdue_now=today.overdue_now,
             escalated_now=today.escalated_now,
-            awaiting=states.get(grid_id, indicators.State()).awaiting,
+            awaiting=today.awaiting_now,
             reported_today=today.reported,
             dispatched_today=today.dispatched,
             closed_today=today.closed,

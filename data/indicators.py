@@ -11,6 +11,7 @@ Definitions, for a period [start, end):
 - closure rate 结案率 = closed / should close; on-time closure rate 按期结案率 = closed on time /
   should close.
 - overdue now 超期: in accepted/dispatched/in progress and past the handling deadline at `now`.
+- awaiting now 待受理: reported and not yet accepted (or rejected) at `now`.
 - rework rate 返工率 = closed tickets that were sent back at least once / closed.
 - mean response time: dispatch → 接单, over tickets responded to in the period; mean handling
   time: dispatch → close, over tickets closed in the period.
@@ -61,6 +62,7 @@ class Indicators:
     overdue_now: int = 0
     open_now: int = 0
     escalated_now: int = 0
+    awaiting_now: int = 0  # reported, not yet accepted (待受理), at `now`
     rated: int = 0
     satisfied: int = 0  # 满意 + 基本满意
     response_n: int = 0
@@ -248,17 +250,31 @@ def compute_windows(
     if history:
         for group, st in state_at(session, where, now, group_by=group_by).items():
             for name in windows:
-                _set(out[name][group], open_now=st.open, overdue_now=st.overdue, escalated_now=st.escalated)
+                _set(
+                    out[name][group],
+                    open_now=st.open,
+                    overdue_now=st.overdue,
+                    escalated_now=st.escalated,
+                    awaiting_now=st.awaiting,
+                )
     else:
         overdue = and_(Ticket.status.in_(WORKING_STATUSES), Ticket.handle_due_at < now)
         stmt = (
-            select(key, func.count(), count_if(overdue), count_if(Ticket.escalation_level > 0))
+            select(
+                key,
+                func.count(),
+                count_if(overdue),
+                count_if(Ticket.escalation_level > 0),
+                count_if(Ticket.status == "reported"),
+            )
             .where(where, Ticket.status.in_(OPEN_FOR_STATS))
             .group_by(key)
         )
         for row in session.execute(stmt):
             for name in windows:
-                _set(out[name][row[0]], open_now=row[1], overdue_now=row[2], escalated_now=row[3])
+                _set(
+                    out[name][row[0]], open_now=row[1], overdue_now=row[2], escalated_now=row[3], awaiting_now=row[4]
+                )
     if group_by is None:
         return {name: {None: out[name][None]} for name in windows}
     return {name: dict(rows) for name, rows in out.items()}
