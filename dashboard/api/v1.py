@@ -4,7 +4,6 @@ document at /api/v1/openapi.json is generated from it (dashboard.api.openapi).""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, url_for
-from sqlalchemy import select
 
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
@@ -26,7 +25,6 @@ from dashboard.common.context import settings as _settings
 from data import duplicates, intake, workflow
 from data.access import Viewer
 from data.intake import Action, RatingIn, Report
-from data.models import Ticket
 from data.read.ticket_filter import TicketFilter
 from data.read.ticket_records import record_for_token, ticket_record, ticket_records
 
@@ -181,8 +179,7 @@ def post_rating(ticket_id: int, client, body: RatingIn):
 
 
 def action_answer(outcome: intake.Outcome):
-    with _db().reader() as session:
-        status = session.scalar(select(Ticket.status).where(Ticket.id == outcome.ticket_id))
+    status = intake.current_status(_db(), outcome.ticket_id)
     body = ActionOut(
         ticket_id=outcome.ticket_id,
         event_id=outcome.event_id,
