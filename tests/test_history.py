@@ -278,3 +278,25 @@ def test_a_stored_week_is_recomputed_after_an_older_event_arrives(db, district, 
         assert rows_at(db, s, moment.at, TZ, keep=True)[g]["open_now"] == before + 1
     with db.reader() as s:
         assert s.query(GridHistory.computed_at).filter(GridHistory.at == moment.at).first()[0] > stamp
+
+
+def test_the_weekly_chart_is_data_indicators_per_week(db, cases):
+    """The drill-down's twelve weeks (one pass over the measures for every week not in memory)
+    equal data.indicators.total week by week, read fresh and again from memory."""
+    from data.clock import day_start
+    from data.read.directory import directory
+    from data.read.regions import weekly
+
+    with db.reader() as s:
+        district_region = directory(s).district()
+        first = weekly(s, Viewer.system(), district_region, now=NOW, tz=TZ, weeks=6)
+        again = weekly(s, Viewer.system(), district_region, now=NOW, tz=TZ, weeks=6)
+        expected = []
+        for day in first.weeks:
+            start, end = day_start(day, TZ), min(day_start(day + timedelta(days=7), TZ), NOW)
+            ind = indicators.total(s, true(), start, end, now=end)
+            rate = None if ind.on_time_rate is None else round(ind.on_time_rate, 4)
+            expected.append((ind.reported, ind.closed, rate))
+    assert list(zip(first.reported, first.closed, first.on_time, strict=True)) == expected
+    assert again == first
+    assert sum(first.reported) == 7 and (6, 3, 0.5) in expected  # W45: six reports, C due and open
