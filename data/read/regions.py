@@ -168,28 +168,15 @@ def weekly(
     seen = effective(session, viewer)
     url = session.get_bind().url.render_as_string(hide_password=True)
     out = Weekly([], [], [], [])
-    spans, found, wanted = [], {}, {}
     for i in range(weeks - 1, -1, -1):
         start_day = monday - timedelta(weeks=i)
         start = day_start(start_day, tz)
         end = min(day_start(start_day + timedelta(days=7), tz), now)
-        key = (url, region.id, seen.role, seen.region_id, seen.staff_id, seen.organisation_id, start)
-        finished = end < now  # a finished week: cached (a whole city's week reads ~0.9 s of tickets)
-        cached = _weeks.get(key) if finished else None
-        if cached is not None:
-            found[start] = cached
+        if end < now:  # a finished week: cached (a whole city's week reads ~0.9 s of tickets)
+            key = (url, region.id, seen.role, seen.region_id, seen.staff_id, seen.organisation_id, start)
+            ind = _weeks.get_or_build(key, lambda w=where, a=start, b=end: indicators.total(session, w, a, b, now=b))
         else:
-            wanted[str(start)] = (start, end)
-        spans.append((start_day, start, key, finished))
-    if wanted:  # every week not in memory in one pass over the measures (data.indicators.compute_windows)
-        got = indicators.compute_windows(session, where, wanted, now=now)
-        for _day, start, key, finished in spans:
-            if str(start) in got:
-                found[start] = got[str(start)][None]
-                if finished:
-                    _weeks.put(key, found[start])
-    for start_day, start, _key, _finished in spans:
-        ind = found[start]
+            ind = indicators.total(session, where, start, end, now=end)
         out.weeks.append(start_day)
         out.reported.append(ind.reported)
         out.closed.append(ind.closed)
