@@ -134,3 +134,13 @@ def test_drill_pages_at_a_past_week(app, db, district, cases):  # noqa: F811
     assert rows[0]["overdue"] is True and "1" in count
     x = weekly["data"][0]["x"]
     assert str(x[-1]).startswith("2026-11-02")  # the twelve weeks end with W45
+
+
+def test_the_kiosk_wall_of_a_past_week(app, cases):  # noqa: F811
+    """The wall's own viewer (the kiosk token, as the weekly report's screenshots use it)."""
+    app.server.config["GCC_VIEWER_RESOLVER"] = Viewer.kiosk
+    page = ScreenClient(app).load(Viewer.kiosk(), week="2026-W45")
+    assert "历史视图" in texts(find(page, asof.BANNER))
+    assert "在办工单" in texts(find(page, "screen-kpis"))
+    assert app.server.test_client().get("/screen?week=2026-W45").status_code == 200
+    assert app.server.test_client().get("/grid/X?week=2026-W45").status_code == 403  # no drill-down for it
