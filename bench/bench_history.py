@@ -2,8 +2,10 @@
 `?as_of=`, and the week tables of the report — on the demo district (150 grids, a year of history).
 
     python bench/bench_history.py [--root /tmp/gcc-bench-history] [--weeks 3] [--no-write]
+    python bench/bench_history.py --pg postgresql+psycopg://postgres@127.0.0.1/gcc_bench_history
 
-The district is generated once with `python app.py demo` into ROOT/150-365 and reused. Pages are
+The district is generated once with `python app.py demo` into ROOT/150-365 and reused (with --pg:
+a database where `python app.py demo --grids 150 --days 365` has been run; section "bench:history-pg"). Pages are
 built through the real app in-process (Flask test client and the page layouts as the pages router
 calls them; no browser), as an admin. For each of a few finished weeks:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import platform
 import sys
@@ -68,10 +71,16 @@ def main(argv=None):
     parser.add_argument("--root", type=Path, default=Path("/tmp/gcc-bench-history"))
     parser.add_argument("--weeks", type=int, default=3, help="finished weeks to read (default 3)")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument("--pg", help="a PostgreSQL URL holding the 150-grid, 365-day demo")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
-    instance = prepare(args.root, 150, 365)
-    settings = load_settings(gcc_instance_dir=instance, gcc_simulate=False)
+    if args.pg:
+        instance = args.root / "pg"
+        instance.mkdir(parents=True, exist_ok=True)
+        settings = load_settings(gcc_instance_dir=instance, gcc_simulate=False, database_url=args.pg)
+    else:
+        instance = prepare(args.root, 150, 365)
+        settings = load_settings(gcc_instance_dir=instance, gcc_simulate=False)
     tz = settings.gcc_timezone
     db = Database(settings.resolved_database_url)
     with db.session() as s:
@@ -131,7 +140,7 @@ def main(argv=None):
             t_report, report = timed(lambda s=s, w=week: week_report(s, Viewer.system(), w, tz=tz))
             start, end = week_bounds(week, tz)
             direct = indicators.total(s, true(), start, end, now=end, history=True)
-        agree = report.district.this.as_dict() == direct.as_dict()
+        agree = same(report.district.this.as_dict(), direct.as_dict())
         checks.append((week, report.district.this.reported, report.district.this.on_time_rate, agree))
         rows.append((week, first, other, again, switch, drills, t_report))
     # An as_of moment in the middle of the last week: not stored, computed then kept in memory.
@@ -141,24 +150,40 @@ def main(argv=None):
     as_of_first, _ = timed(lambda: ScreenClient(app).load(ADMIN, as_of=as_of))
     as_of_again, _ = timed(lambda: ScreenClient(app).load(ADMIN, as_of=as_of))
     md = render(
-        rows, checks, (as_of, as_of_first, as_of_again), (live, live_again, live_district), tickets, events, load
+        rows,
+        checks,
+        (as_of, as_of_first, as_of_again),
+        (live, live_again, live_district),
+        tickets,
+        events,
+        load,
+        "PostgreSQL" if args.pg else "SQLite",
     )
     print(md)
     if not args.no_write:
-        update_section(ROOT / "BENCHMARKS.md", SECTION, md)
+        update_section(ROOT / "BENCHMARKS.md", SECTION + ("-pg" if args.pg else ""), md)
         print(f"updated {ROOT / 'BENCHMARKS.md'}")
     db.dispose()
+
+
+def same(a: dict, b: dict) -> bool:
+    """Counts equal; float sums (durations) equal but for the order of summation (a parallel
+    PostgreSQL aggregate adds in any order)."""
+    return a.keys() == b.keys() and all(
+        a[k] == b[k] or (isinstance(a[k], float) and isinstance(b[k], float) and math.isclose(a[k], b[k], rel_tol=1e-9))
+        for k in a
+    )
 
 
 def forget_history() -> None:
     """This process's memory of past moments (a worker that never showed them); the geometry and
     the region tree stay (every worker has them from the live pages)."""
     from data.history_stats import _moments
-    from data.read.history import _snapshots, _tables
+    from data.read.history import _snapshots, _tables, _weekly
     from data.read.regions import _weeks
     from data.read.week import _reports
 
-    for memo in (_moments, _snapshots, _tables, _weeks, _reports):
+    for memo in (_moments, _snapshots, _tables, _weekly, _weeks, _reports):
         memo.clear()
 
 
@@ -171,16 +196,16 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def render(rows, checks, as_of, live, tickets, events, load) -> str:
+def render(rows, checks, as_of, live, tickets, events, load, backend="SQLite") -> str:
     after_first = [v for _, _, other, again, switch, _, _ in rows for v in (other, again, switch)]
     after_first += [views[1] for *_, drills, _ in rows for views in drills.values()]
     worst = max(after_first)
     out = [
-        "## History: pages as of a past week (`?week=` / `?as_of=`) and the week tables",
+        f"## History: pages as of a past week (`?week=` / `?as_of=`) and the week tables ({backend})",
         "",
         f"`python bench/bench_history.py` on {dt.date.today()}: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores (load average {load:.1f} at the start: the machine is shared, absolute times vary), "
-        f"Python {platform.python_version()}, SQLite; the demo district, 150 grids, {tickets:,} tickets, "
+        f"Python {platform.python_version()}, {backend}; the demo district, 150 grids, {tickets:,} tickets, "
         f"{events:,} events. In-process through the real app (page layouts and callbacks as Dash calls them), "
         "as an admin, in a process that has shown the live pages (geometry and region tree in memory).",
         "",

@@ -240,7 +240,7 @@ def test_on_the_demo_the_past_week_agrees_with_a_replay_of_the_events(db, settin
         ):
             if to is not None and (tid not in last or (at, eid) > last[tid][:2]):
                 last[tid] = (at, eid, to)
-    assert report.district.this.as_dict() == direct.as_dict()
+    assert report.district.this.as_dict() == pytest.approx(direct.as_dict())  # PG may sum in parallel
     opened = overdue = reported = 0
     for tid, created, closed, due, _status in tickets:
         reported += start <= created < end

@@ -27,7 +27,7 @@ from data.clock import utcnow
 from data.history import BadMoment
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
-from data.read.history import region_stats_at, ticket_table_at
+from data.read.history import region_stats_at, ticket_table_at, weekly_at
 from data.read.regions import RegionPage, region_page, weekly
 from data.read.scope import stat_scope
 from data.read.tickets import PERIODS, STATUS_GROUPS, TicketFilters, main_categories, parse_filters, ticket_table
@@ -370,7 +370,10 @@ def load_weekly(region):
     try:
         with reader() as session:
             page = region_page(session, viewer, code, level=level)
-            week = weekly(session, viewer, page.region, tz=tz, now=moment.at if moment else None)
+            if moment is None:
+                week = weekly(session, viewer, page.region, tz=tz)
+            else:
+                week = weekly_at(session, viewer, page.region, moment, tz=tz)
     except AccessDenied:
         return empty_figure(t("access.denied"), font=theme.DESK_FONT)
     except Exception:

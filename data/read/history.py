@@ -32,7 +32,7 @@ from data.read import recent
 from data.read.cache import Memo
 from data.read.directory import RegionInfo, categories, directory
 from data.read.geometry import codes_in_scope, grid_geometry
-from data.read.regions import RegionStats
+from data.read.regions import RegionStats, Weekly, weekly
 from data.read.scope import StatScope, effective, stat_scope
 from data.read.screen import (
     FEED_SIZE,
@@ -285,3 +285,20 @@ def _ticket_table_at(session, viewer, region, filters, at, limit) -> TicketTable
         records = [r for r in records if r.status in STATUS_GROUPS[filters.status]]
     total = len(records) if filters.status else count_tickets(session, viewer, wanted, now=at)
     return TicketTable(total=total, rows=[table_row(r, at) for r in records])
+
+
+_weekly: Memo[Weekly] = Memo(max_entries=128, ttl=600)
+
+
+def weekly_at(session: Session, viewer: Viewer, region: RegionInfo, moment: Moment, *, tz: str) -> Weekly:
+    """A drill-down page's twelve weeks up to the moment (data.read.regions.weekly), kept in memory:
+    the moment's own week is "this week" there and would be read again on every view."""
+    seen = effective(session, viewer)
+    key = (
+        session.get_bind().url.render_as_string(hide_password=True),
+        (seen.role, seen.region_id, seen.staff_id, seen.organisation_id),
+        region.id,
+        moment.at,
+        tz,
+    )
+    return _weekly.get_or_build(key, lambda: weekly(session, viewer, region, now=moment.at, tz=tz))
