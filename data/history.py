@@ -41,10 +41,12 @@ class Moment:
     start: datetime | None = None
     end: datetime | None = None
 
-    def label(self, tz: str) -> str:
-        """How a person reads it: `2026-W47（截至 2026-11-23 00:00）` or `2026-11-22 18:00`."""
+    def label(self, tz: str, locale: str = "zh") -> str:
+        """How a person reads it: `2026-W47（2026-11-23 00:00 前）` or `2026-11-22 18:00:00`."""
         if self.week:
             end = self.end.astimezone(zone(tz))
+            if locale == "en":
+                return f"{self.week} (until {end:%Y-%m-%d} 00:00)"
             return f"{self.week}（{end:%Y-%m-%d} 00:00 前）"
         return f"{self.at.astimezone(zone(tz)):%Y-%m-%d %H:%M:%S}"
 

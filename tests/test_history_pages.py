@@ -144,3 +144,10 @@ def test_the_kiosk_wall_of_a_past_week(app, cases):  # noqa: F811
     assert "在办工单" in texts(find(page, "screen-kpis"))
     assert app.server.test_client().get("/screen?week=2026-W45").status_code == 200
     assert app.server.test_client().get("/grid/X?week=2026-W45").status_code == 403  # no drill-down for it
+
+
+def test_an_english_historical_wall(db, settings, cases):  # noqa: F811
+    english = create_app(settings.model_copy(update={"gcc_locale": "en"}), db)
+    english.server.config["GCC_VIEWER_RESOLVER"] = lambda: ADMIN
+    banner = texts(find(ScreenClient(english).load(ADMIN, week="2026-W45"), asof.BANNER))
+    assert "Historical view" in banner and "2026-W45 (until 2026-11-09 00:00)" in banner and "历史" not in banner

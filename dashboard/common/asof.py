@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from dash import dcc, html
 from flask import Flask, request
 
-from dashboard.labels import t
+from dashboard.labels import current_locale, t
 from data.history import BadMoment, Moment, moment_from_query
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def keep(href: str, moment: Moment | None) -> str:
 def banner(moment: Moment, tz: str, live_href: str) -> html.Div:
     return html.Div(
         [
-            html.Strong(t("history.banner", moment=moment.label(tz)), className="history-title"),
+            html.Strong(t("history.banner", moment=moment.label(tz, current_locale())), className="history-title"),
             html.Span(t("history.note"), className="history-note"),
             dcc.Link(t("history.live"), href=live_href, className="history-live"),
         ],

@@ -111,7 +111,7 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
                 asof,
                 current_locale(),
                 banner=t("error.unavailable") if snapshot is None else "",
-                history=moment.label(tz) if moment else None,
+                history=moment.label(tz, current_locale()) if moment else None,
             ),
             history.banner(moment, tz, "/screen") if moment else None,
             dcc.Store(id=history.STORE, data=history.to_store(moment)),
