@@ -52,6 +52,8 @@ def test_the_wall_of_a_past_week(app, db, district, cases):  # noqa: F811
     assert find(page, refresh.INTERVAL).disabled is True  # no refresh
     assert find(page, "screen-tick").disabled is True  # the clock stands at the moment
     assert screen.moment == {"week": "2026-W45"}
+    ranking = texts(find(page, "screen-ranking"))
+    assert "?week=2026-W45" in ranking or "/grid/" not in ranking  # a ranked grid opens in the same week
     figure = find(page, "screen-map").figure
     trace = figure["data"][maps.TRACE_METRIC]
     assert dict(zip(trace["locations"], trace["z"], strict=True))[code] == 2  # C and E open then

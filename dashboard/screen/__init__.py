@@ -92,7 +92,10 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
             html.Div(
                 [
                     ranking.layout(
-                        snapshot.ranking_best if snapshot else None, snapshot.ranking_worst if snapshot else None, sent
+                        snapshot.ranking_best if snapshot else None,
+                        snapshot.ranking_worst if snapshot else None,
+                        sent,
+                        query=history.keep("", moment),
                     ),
                     feed.layout(snapshot.feed if snapshot else None, tz, sent),
                 ],

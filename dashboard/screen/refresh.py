@@ -91,7 +91,7 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta, moment=None):
         chart_out[charts.HOURLY],
         chart_out[charts.CATEGORY],
         chart_out[charts.SOURCE],
-        ranking.update(snapshot.ranking_best, snapshot.ranking_worst, sent),
+        ranking.update(snapshot.ranking_best, snapshot.ranking_worst, sent, query=history.keep("", moment)),
         feed.update(snapshot.feed, tz, sent),
         asof(snapshot.as_of, snapshot.read_at, tz, n_intervals),
         sent.current if sent.current != sent.previous else no_update,

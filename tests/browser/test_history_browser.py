@@ -61,6 +61,7 @@ def test_the_wall_of_last_week(live, browser):
     assert set(state["grids"]) == grids
     wait_for_charts(page)
     clock = page.inner_text("#screen-clock")
+    assert page.locator("#screen-ranking a").first.get_attribute("href").endswith(f"?week={week}")
     page.screenshot(path=str(ARTIFACTS / "screen-week.png"))
 
     # A live wall in another tab refreshes twice; the historical one meanwhile not once.
