@@ -300,3 +300,24 @@ def test_the_weekly_chart_is_data_indicators_per_week(db, cases):
     assert list(zip(first.reported, first.closed, first.on_time, strict=True)) == expected
     assert again == first
     assert sum(first.reported) == 7 and (6, 3, 0.5) in expected  # W45: six reports, C due and open
+
+
+def test_a_supervisors_wall_of_the_past_is_their_area(db, district, cases):
+    from data.history import week_moment
+    from data.read.history import read_screen_at
+
+    g, _ = cases
+    moment = week_moment("2026-W45", TZ, now=NOW)
+    with db.reader() as s:
+        home = s.get(Region, g).parent_id
+        foreign = next(c.id for c in s.query(Region).filter(Region.level == "community") if c.id != home)
+        mine = read_screen_at(s, Viewer(role="supervisor", region_id=home), moment, tz=TZ, database=db)
+        theirs = read_screen_at(s, Viewer(role="supervisor", region_id=foreign), moment, tz=TZ, database=db)
+        own_codes = {r.code for r in s.query(Region).filter(Region.parent_id == home, Region.level == "grid")}
+    assert (mine.kpis.open_now, mine.kpis.overdue_now) == (2, 1) and set(mine.grids.codes) == own_codes
+    assert (theirs.kpis.open_now, theirs.kpis.overdue_now, len(theirs.feed), theirs.overdue_points["id"]) == (
+        0,
+        0,
+        0,
+        [],
+    )
