@@ -25,10 +25,14 @@ TICK = timedelta(microseconds=1)
 
 
 class BadMoment(DomainError):
+    """`reason` (week, no_week, as_of, future, not_ended, too_early) and the `value` given let a
+    page word the refusal in its own language (labels history.bad_<reason>)."""
+
     kind = "bad_request"
 
-    def __init__(self, message: str):
-        super().__init__("bad_moment", message)
+    def __init__(self, message: str, *, reason: str = "as_of", value: str = ""):
+        super().__init__("bad_moment", message, detail={"reason": reason, "value": value})
+        self.reason, self.value = reason, value
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,18 @@ def parse_week(text: str) -> tuple[int, int]:
     """`2026-W47` → (2026, 47); a week the year does not have is a BadMoment."""
     m = WEEK_RE.match(str(text or ""))
     if not m:
-        raise BadMoment(f"week={str(text)[:20]!s}: expected an ISO week such as 2026-W47")
+        raise BadMoment(
+            f"week={str(text)[:20]!s}: expected an ISO week such as 2026-W47", reason="week", value=str(text)[:20]
+        )
     year, week = int(m.group(1)), int(m.group(2))
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise BadMoment(f"week={year}-W{week:02d}: the year {year} has no ISO week {week}") from None
+        raise BadMoment(
+            f"week={year}-W{week:02d}: the year {year} has no ISO week {week}",
+            reason="no_week",
+            value=f"{year}-W{week:02d}",
+        ) from None
     return year, week
 
 
@@ -97,9 +107,9 @@ def week_moment(week: str, tz: str, *, now: datetime | None = None) -> Moment:
     start, end = week_bounds(week, tz)
     now = now or utcnow()
     if end > now:
-        raise BadMoment(f"week={week}: the week has not ended yet")
+        raise BadMoment(f"week={week}: the week has not ended yet", reason="not_ended", value=week)
     if start < EARLIEST:
-        raise BadMoment(f"week={week}: before 2000")
+        raise BadMoment(f"week={week}: before 2000", reason="too_early", value=week)
     year, number = parse_week(week)
     return Moment(at=end - TICK, week=f"{year}-W{number:02d}", start=start, end=end)
 
@@ -107,7 +117,9 @@ def week_moment(week: str, tz: str, *, now: datetime | None = None) -> Moment:
 def parse_as_of(text: str, tz: str, *, now: datetime | None = None) -> Moment:
     raw = str(text or "").strip()
     if not raw or len(raw) > 40:
-        raise BadMoment(f"as_of={raw[:20]}: expected an ISO date-time such as 2026-11-22T18:00")
+        raise BadMoment(
+            f"as_of={raw[:20]}: expected an ISO date-time such as 2026-11-22T18:00", reason="as_of", value=raw[:20]
+        )
     value = raw.replace(" ", "T", 1) if "T" not in raw and " " in raw else raw
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
@@ -120,12 +132,14 @@ def parse_as_of(text: str, tz: str, *, now: datetime | None = None) -> Moment:
             at = parsed.replace(tzinfo=zone(tz)) if parsed.tzinfo is None else parsed
             at = at.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadMoment(f"as_of={raw[:20]}: expected an ISO date-time such as 2026-11-22T18:00") from None
+        raise BadMoment(
+            f"as_of={raw[:20]}: expected an ISO date-time such as 2026-11-22T18:00", reason="as_of", value=raw[:20]
+        ) from None
     now = now or utcnow()
     if at > now:
-        raise BadMoment(f"as_of={raw[:25]}: in the future")
+        raise BadMoment(f"as_of={raw[:25]}: in the future", reason="future", value=raw[:25])
     if at < EARLIEST:
-        raise BadMoment(f"as_of={raw[:25]}: before 2000")
+        raise BadMoment(f"as_of={raw[:25]}: before 2000", reason="too_early", value=raw[:25])
     return Moment(at=at)
 
 

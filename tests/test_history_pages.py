@@ -97,6 +97,10 @@ def test_bad_moments_answer_400_with_a_notice(app):
             body = response.get_data(as_text=True)
             assert "历史视图参数无效" in body and "Traceback" not in body
     assert client.get("/screen?week=2026-W45").status_code == 200
+    assert "week=2026-W99：该年没有这一周" in client.get("/screen?week=2026-W99").get_data(as_text=True)
+    assert "as_of=garbage：应为 ISO 日期时间" in client.get("/district?as_of=garbage").get_data(as_text=True)
+    assert "时间在将来" in client.get("/screen?as_of=2999-01-01").get_data(as_text=True)
+    assert "<script>" not in client.get("/screen?as_of=<script>x").get_data(as_text=True)  # escaped
     assert client.get("/screen").status_code == 200
     # The page itself (client-side navigation: no status) shows the notice instead of the wall.
     with app.server.test_request_context("/screen"):

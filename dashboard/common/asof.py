@@ -70,11 +70,16 @@ def banner(moment: Moment, tz: str, live_href: str) -> html.Div:
     )
 
 
+def reason_text(exc: BadMoment) -> str:
+    """The refusal in the page's language: 历史视图参数无效：week=2026-W99：该年没有这一周."""
+    return t("history.bad", detail=t(f"history.bad_{exc.reason}", value=exc.value))
+
+
 def notice(exc: BadMoment, live_href: str) -> html.Div:
     """The page body for a bad moment reached by client-side navigation (no HTTP status there)."""
     return html.Div(
         [
-            html.P(t("history.bad", detail=exc.message), className="page-notice"),
+            html.P(reason_text(exc), className="page-notice"),
             dcc.Link(t("history.live"), href=live_href),
         ],
         id=BANNER,
@@ -99,7 +104,7 @@ def install(server: Flask) -> None:
             live = urlsplit(request.path).path
             body = (
                 '<!doctype html><html lang="zh"><meta charset="utf-8"><title>400</title>'
-                f'<body><p id="{BANNER}">{html_text.escape(t("history.bad", detail=exc.message))}</p>'
+                f'<body><p id="{BANNER}">{html_text.escape(reason_text(exc))}</p>'
                 f'<p><a href="{html_text.escape(live)}">{html_text.escape(t("history.live"))}</a></p></body></html>'
             )
             return body, 400, {"Content-Type": "text/html; charset=utf-8"}

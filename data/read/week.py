@@ -91,7 +91,7 @@ def week_report(
     week = week or last_finished_week(now, tz)
     start, end = week_bounds(week, tz)
     if end > now:
-        raise BadMoment(f"week={week}: the week has not ended yet")
+        raise BadMoment(f"week={week}: the week has not ended yet", reason="not_ended", value=week)
     week = week_name(start.astimezone(zone(tz)).date())
     seen = effective(session, viewer)
     url = session.get_bind().url.render_as_string(hide_password=True)
