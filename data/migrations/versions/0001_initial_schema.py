@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 05:20:27.185423
+Create Date: 2026-12-01 06:26:51.133934
 """
 
 from alembic import op
@@ -67,6 +67,31 @@ def upgrade() -> None:
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
         batch_op.create_index('ix_daily_stats_grid_day', ['grid_id', 'day'], unique=False)
 
+    op.create_table('grid_history',
+    sa.Column('at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('grid_id', sa.Integer(), nullable=False),
+    sa.Column('open_now', sa.Integer(), nullable=False),
+    sa.Column('overdue_now', sa.Integer(), nullable=False),
+    sa.Column('escalated_now', sa.Integer(), nullable=False),
+    sa.Column('awaiting', sa.Integer(), nullable=False),
+    sa.Column('reported_today', sa.Integer(), nullable=False),
+    sa.Column('dispatched_today', sa.Integer(), nullable=False),
+    sa.Column('closed_today', sa.Integer(), nullable=False),
+    sa.Column('reported_24h', sa.Integer(), nullable=False),
+    sa.Column('reported_30d', sa.Integer(), nullable=False),
+    sa.Column('should_close_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time_7d', sa.Integer(), nullable=False),
+    sa.Column('should_close_prev_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time_prev_7d', sa.Integer(), nullable=False),
+    sa.Column('rated_30d', sa.Integer(), nullable=False),
+    sa.Column('satisfied_30d', sa.Integer(), nullable=False),
+    sa.Column('rated_prev_30d', sa.Integer(), nullable=False),
+    sa.Column('satisfied_prev_30d', sa.Integer(), nullable=False),
+    sa.Column('last_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('computed_at', data.clock.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('at', 'grid_id')
+    )
     op.create_table('grid_stats',
     sa.Column('grid_id', sa.Integer(), nullable=False),
     sa.Column('open_now', sa.Integer(), nullable=False),
@@ -561,6 +586,7 @@ def downgrade() -> None:
     op.drop_table('idempotency_records')
     op.drop_table('holidays')
     op.drop_table('grid_stats')
+    op.drop_table('grid_history')
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
         batch_op.drop_index('ix_daily_stats_grid_day')
 
