@@ -4,5 +4,6 @@ A module that adds tables adds one import line here."""
 import data.intake_tables  # noqa: F401 - intake: API keys, idempotency, photos (issue #5)
 from data import audit, users  # noqa: F401 - access control tables (issue #6)
 from data.models import Base
+from data.reports import models as _reports  # noqa: F401 - the weekly report archive (issue #10)
 
 __all__ = ["Base"]
