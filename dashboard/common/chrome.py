@@ -29,6 +29,8 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("level.district"), href="/district", className="nav-link"))
     if viewer.can("desk"):
         links.append(dcc.Link(t("home.desk"), href="/desk", className="nav-link"))
+    if viewer.can("export") and viewer.region_id is None and viewer.organisation_id is None:
+        links.append(dcc.Link(t("reports.nav"), href="/reports", className="nav-link"))
     who = viewer.name or viewer.role
     return html.Nav(
         [
