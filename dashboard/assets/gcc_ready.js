@@ -1,7 +1,8 @@
 /* Page readiness for screenshots (issue #10): window.gccReady() → {ready, pending}.
 
    ready is true only when
-   - Dash has rendered the page (the pages container has content) and no callback is pending;
+   - Dash has rendered the page (the pages container has content), no callback is pending and no
+     lazily loaded component (dcc.Graph, AG Grid) is still a placeholder;
    - every Plotly figure has drawn (its _fullLayout and SVG exist, no draw promise outstanding);
    - every Plotly map subplot (MapLibre) has its style, sources and tiles loaded and is not moving;
    - every AG Grid has rendered rows, or shows its "no rows" overlay (legitimately empty), and
@@ -71,6 +72,17 @@
     });
   }
 
+  function lazyPending(out) {
+    /* Dash's components load their code lazily (dcc.Graph fetches Plotly on first use): until
+       then a graph is an empty placeholder marked "--pending", and Dash has no callback pending. */
+    document.querySelectorAll("[class*='--pending'], [data-dash-is-loading='true']").forEach(function (el) {
+      if (visible(el) || el.closest(".dash-graph")) { out.push(label(el) + ": component loading"); }
+    });
+    document.querySelectorAll(".dash-graph").forEach(function (el) {
+      if (visible(el) && !el.querySelector(".js-plotly-plot")) { out.push(label(el) + ": graph not created"); }
+    });
+  }
+
   function plotlyPending(out) {
     document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
       if (!visible(gd)) { return; }  /* a hidden tab's figure is not in the picture */
@@ -110,6 +122,7 @@
     try {
       pagePending(pending);
       dashPending(pending);
+      lazyPending(pending);
       plotlyPending(pending);
       gridPending(pending);
     } catch (e) {
