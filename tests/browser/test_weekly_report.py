@@ -161,4 +161,6 @@ def test_the_weekly_report_of_a_past_week(live, browser):
     street = requests.Session()
     login_as(street, live.url, "street_supervisor")
     assert street.get(f"{live.url}/reports/{week.name}/report.pdf", timeout=30).status_code == 403
-    assert street.get(f"{live.url}/reports/{week.name}/../../gcc.sqlite3", timeout=30).status_code in (403, 404)
+    for sneaky in ("..%2F..%2Fgcc.sqlite3", "%2e%2e/%2e%2e/gcc.sqlite3", ".versions"):
+        got = admin.get(f"{live.url}/reports/{week.name}/{sneaky}", timeout=30)
+        assert b"SQLite format" not in got.content and got.headers.get("Content-Type", "").startswith("text/html")
