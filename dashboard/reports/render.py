@@ -89,6 +89,7 @@ def html(content: WeekContent, *, district: str, shots: list[dict], generated: d
         black=content.black,
         min_volume=content.min_volume,
         overdue=content.overdue,
+        overdue_at_end=content.overdue_status_at_end,
         worsened=content.worsened,
         shots=shots,
         formulas=FORMULAS,

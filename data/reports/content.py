@@ -79,6 +79,7 @@ class WeekContent:
     worsened: list[Row]  # grids whose on-time closure rate fell most
     overdue: list[OverdueOrder]
     top_overdue_communities: list[Row]  # most 到期未结 this week: the screenshots' communities
+    overdue_status_at_end: bool = False  # the overdue list's status is the one at the week's end
     notes: list[str] = field(default_factory=list)
 
 
@@ -133,6 +134,7 @@ def build(session: Session, week: Week, *, min_volume: int = 10, viewer: Viewer 
         key=lambda g: (g.change("on_time_rate"), -g.week.due_unclosed),
     )[:10]
     top = sorted(communities, key=lambda r: (-r.week.due_unclosed, -r.week.reported, r.code))[:3]
+    overdue, at_end = longest_overdue(session, where, week.end, tree, tz=week.tz)
     return WeekContent(
         week=week,
         district=district,
@@ -142,12 +144,32 @@ def build(session: Session, week: Week, *, min_volume: int = 10, viewer: Viewer 
         black=black,
         min_volume=min_volume,
         worsened=worsened,
-        overdue=longest_overdue(session, where, week.end, tree),
+        overdue=overdue,
         top_overdue_communities=[r for r in top if r.week.due_unclosed > 0] or top,
+        overdue_status_at_end=at_end,
     )
 
 
-def longest_overdue(session: Session, where, at: datetime, tree, limit: int = 10) -> list[OverdueOrder]:
+def longest_overdue(session: Session, where, at: datetime, tree, *, tz: str, limit: int = 10):
+    """(orders overdue at `at`, longest first; whether their status is the one at `at`).
+
+    With the history module (data.read.week, issue #10) the list is its `longest_overdue`: the
+    status at `at` rebuilt from the tickets' events. Without it, `_longest_overdue_now`, whose
+    status is today's."""
+    try:
+        from data.read import week as history
+    except ImportError:
+        history = None
+    if history is not None and hasattr(history, "longest_overdue"):
+        rows = history.longest_overdue(session, where, at, tz=tz, limit=limit)
+        return [
+            OverdueOrder(r.id, r.category, r.community or "—", r.grid or "未落格", r.status, r.due_at, r.overdue_hours)
+            for r in rows
+        ], True
+    return _longest_overdue_now(session, where, at, tree, limit), False
+
+
+def _longest_overdue_now(session: Session, where, at: datetime, tree, limit: int) -> list[OverdueOrder]:
     """Orders open at `at` and past their handling deadline then, longest overdue first: created
     before `at`, not closed before it (closed_at empty or later), not rejected or a duplicate, and
     not an imported record closed without a time (data.indicators.CLOSED_UNTIMED)."""
