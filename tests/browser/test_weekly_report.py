@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from data import indicators
@@ -164,3 +165,37 @@ def test_the_weekly_report_of_a_past_week(live, browser):
     for sneaky in ("..%2F..%2Fgcc.sqlite3", "%2e%2e/%2e%2e/gcc.sqlite3", ".versions"):
         got = admin.get(f"{live.url}/reports/{week.name}/{sneaky}", timeout=30)
         assert b"SQLite format" not in got.content and got.headers.get("Content-Type", "").startswith("text/html")
+
+
+def test_generate_now_from_the_reports_page(live, browser):
+    week = last_finished(TZ).previous().previous()
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    login_as(page, live.url, "admin")
+    page.goto(live.url + "/reports")
+    ready(page)
+    page.click("#reports-week")
+    page.get_by_text(week.label(), exact=True).click()
+    page.click("#reports-generate")
+    expect(page.locator("#reports-said")).to_contain_text(week.name, timeout=10000)
+    card = page.locator(".report-card", has_text=week.name)
+    # Progress is visible while it runs (the page polls the week's row), then the result.
+    expect(card.locator(".report-status")).to_have_text("生成中", timeout=20000)
+    expect(card.locator(".report-status")).to_have_text("已生成", timeout=240000)
+    thumb = card.locator("img.report-thumb")
+    expect(thumb).to_be_visible(timeout=10000)
+    assert thumb.evaluate("img => img.naturalWidth") == 480
+    with page.expect_download() as download:
+        card.get_by_text("report.pdf", exact=False).click()
+    assert download.value.suggested_filename == f"{week.name}-report.pdf"
+    row = archive.get(live.database, week.name)
+    assert row.status == "ok" and row.trigger == "web:演示系统管理员"[:32]
+    context.close()
+    # A street supervisor has no /reports: the page refuses, as the permission table says.
+    context = browser.new_context()
+    page = context.new_page()
+    login_as(page, live.url, "street_supervisor")
+    page.goto(live.url + "/reports")
+    ready(page)
+    assert page.locator(".report-card").count() == 0
+    context.close()
