@@ -111,8 +111,10 @@ def refresh(_n):
 @dash.callback(Output(SAID, "children"), Input(GO, "n_clicks"), State(WEEK, "value"), prevent_initial_call=True)
 def generate_now(n_clicks, week):
     viewer = current_viewer()
-    if not n_clicks:
+    if not isinstance(n_clicks, int) or n_clicks < 1:
         return dash.no_update
     if not district_wide(viewer):
         return t("reports.not_allowed")
-    return background.start(settings(), db(), str(week or ""), who=viewer.name or str(viewer.user_id))
+    if not isinstance(week, str) or not week:
+        return t("reports.pick_week")  # never a default week: a forged call starts nothing
+    return background.start(settings(), db(), week, who=viewer.name or str(viewer.user_id))

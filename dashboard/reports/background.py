@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 
 from dashboard.labels import t
+from data.clock import utcnow
 from data.db import Database
 from data.reports import archive
 from data.reports.errors import NotInstalled
-from data.reports.weeks import last_finished, parse
+from data.reports.weeks import parse
 from data.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +26,11 @@ def start(settings: Settings, db: Database, week: str, *, who: str) -> str:
     from dashboard.reports.capture import find_chromium
 
     try:
-        w = parse(week, settings.gcc_timezone) if week else last_finished(settings.gcc_timezone)
+        w = parse(week, settings.gcc_timezone)
     except ValueError as exc:
         return str(exc)
+    if w.end > utcnow():
+        return t("reports.not_ended", week=w.name)
     try:
         find_chromium(settings)
     except NotInstalled as exc:
