@@ -308,3 +308,44 @@ def test_a_robot_that_refuses_is_recorded_not_raised(settings, tmp_path):
         server.shutdown()
         _Receiver.answer = b'{"errcode": 0, "errmsg": "ok"}'
     assert out["webhook"].startswith("failed:") and "93000" in out["webhook"]
+
+
+def test_a_chinese_font_is_required(settings, monkeypatch):
+    from dashboard.reports import capture
+
+    assert capture.chinese_fonts()  # fonts-noto-cjk, as the README installs
+    monkeypatch.setattr(capture, "chinese_fonts", lambda: False)
+    with pytest.raises(NotInstalled, match="Chinese font"):
+        capture.find_chromium(settings)
+
+
+def test_healthz_shows_the_latest_report(db, settings):
+    from dashboard.server import create_app
+
+    archive.claim(db, "2026-W46", trigger="schedule", force=False, stale_after=STALE)
+    archive.succeed(db, "2026-W46", [], "s", {})
+    archive.claim(db, "2026-W47", trigger="schedule", force=False, stale_after=STALE)
+    archive.fail(db, "2026-W47", "the report needs Chromium at /usr/bin/chromium")
+    body = create_app(settings, db).server.test_client().get("/healthz").get_json()
+    assert body["report"]["week"] == "2026-W47" and body["report"]["status"] == "failed"
+    assert "Chromium" in body["report"]["error"]
+    assert "weekly_report" not in body["jobs"]  # not run yet: only jobs that ran are listed
+
+
+def test_the_retry_job_decides_from_the_weeks_row(db, settings, monkeypatch):
+    from data.reports import job
+
+    ran = []
+    monkeypatch.setattr(job, "run_child", lambda s, week, trigger: ran.append((week, trigger)) or {"status": "ok"})
+    week = last_finished(settings.gcc_timezone).name
+    assert job.retry_failed(db, settings) == {"week": week, "nothing": "not made yet"}
+    archive.claim(db, week, trigger="schedule", force=False, stale_after=STALE)
+    assert job.retry_failed(db, settings)["nothing"] == "running"  # a live run is left alone
+    archive.fail(db, week, "boom")
+    assert job.retry_failed(db, settings)["retried"] == "ok" and ran == [(week, "retry")]
+    cfg = settings.model_copy(update={"gcc_report_max_attempts": 1})
+    assert job.retry_failed(db, cfg) == {"week": week, "gave_up": 1, "error": "boom"}
+    assert job.weekly_report(db, settings)["status"] == "ok"  # the Monday run of a failed week
+    archive.succeed(db, week, [], "s", {})
+    assert job.weekly_report(db, settings) == {"week": week, "skipped": "ok"}
+    assert job.cron_args(settings) == {"day_of_week": "mon", "hour": 8, "minute": 0}

@@ -1,4 +1,4 @@
-""""Generate now" from /reports: `python app.py report --week W` in a child process, started and
+""" "Generate now" from /reports: `python app.py report --week W` in a child process, started and
 left to run (a daemon thread only waits for it to end), so the web worker answers at once. The
 child claims the week's row and writes its progress there; the page polls the row."""
 

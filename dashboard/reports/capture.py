@@ -82,7 +82,23 @@ def find_chromium(settings: Settings) -> str:
         raise NotInstalled(
             f"周报需要 Chromium / the report needs Chromium at {path}: {INSTALL} (or set GCC_REPORT_CHROMIUM)"
         )
+    if not chinese_fonts():
+        raise NotInstalled(f"周报需要中文字体 / the report needs a Chinese font (no tofu boxes): {INSTALL}")
     return path
+
+
+def chinese_fonts() -> bool:
+    """Is a font with Chinese glyphs installed (fontconfig)? True when fc-list is not there to ask."""
+    import shutil
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return True
+    try:
+        out = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return bool(out.strip())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 - `weekly_report` (cron, GCC_REPORT_CRON, default Monday 08:00 in GCC_TIMEZONE): the last
   finished week's report, unless it is already made or being made.
 - `weekly_report_retry` (every GCC_REPORT_RETRY_SECONDS): a week whose report failed, or whose
-  run died (a "running" row past the timeout), is tried again, up to GCC_REPORT_MAX_ATEMPTS.
+  run died (a "running" row past the timeout), is tried again, up to GCC_REPORT_MAX_ATTEMPTS.
 
 Both run only in the leader process (data.jobs.LeaderLock), and the report itself starts with a
 claim on the week's row (data.reports.archive.claim), so with several scheduler processes a week
@@ -16,33 +16,22 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from data.clock import utcnow, zone
+from data.clock import utcnow
 from data.db import Database
 from data.reports import archive
 from data.reports.weeks import last_finished
 from data.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def cron_args(settings: Settings) -> dict:
     day, hm = settings.gcc_report_cron.split()
     hour, minute = hm.split(":")
     return {"day_of_week": day, "hour": int(hour), "minute": int(minute)}
-
-
-def scheduled_moment(settings: Settings, now: datetime | None = None) -> datetime:
-    """This ISO week's scheduled report time (UTC)."""
-    local = (now or utcnow()).astimezone(zone(settings.gcc_timezone))
-    args = cron_args(settings)
-    monday = local.date() - timedelta(days=local.weekday())
-    day = monday + timedelta(days=DAYS.index(args["day_of_week"]))
-    at = datetime(day.year, day.month, day.day, args["hour"], args["minute"], tzinfo=zone(settings.gcc_timezone))
-    return at.astimezone(now.tzinfo if now else utcnow().tzinfo)
 
 
 def run_child(settings: Settings, week: str, trigger: str) -> dict:
