@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from tests.waiting import wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~90 s: two reports, each five pages in Chromium
 
 TZ = "Asia/Shanghai"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 MAP_GRIDS = """(sel) => {
   const gd = document.querySelector(sel + ' .js-plotly-plot');
   const map = gd && gd._fullLayout.map && gd._fullLayout.map._subplot.map;
@@ -144,6 +146,25 @@ def test_the_weekly_report_of_a_past_week(live, browser):
     live.cli("report", "--week", week.name)
     assert folder.resolve() != old_version and not old_version.exists()
     assert archive.get(live.database, week.name).attempts == row.attempts + 1
+    # A run that fails half-way (pages never ready in time: retried once, then a loud failure)
+    # leaves the previous report as it was, and the row says why.
+    current, files_before = folder.resolve(), archive.get(live.database, week.name).files
+    env = {**live.env, "GCC_REPORT_READY_SECONDS": "0.2"}
+    failed = subprocess.run(
+        [sys.executable, "app.py", "report", "--week", week.name],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert failed.returncode == 1, failed.stdout
+    assert "failed twice: page not ready after 0.2 s" in failed.stderr, failed.stderr[-2000:]
+    assert folder.resolve() == current and (folder / "report.pdf").is_file()
+    versions = list((instance / "reports" / ".versions").iterdir())
+    assert versions == [current], versions  # the half-made version was removed
+    after = archive.get(live.database, week.name)
+    assert after.status == "failed" and "page not ready" in after.error and after.files == files_before
     (ARTIFACTS / "weekly-report.txt").write_text(
         f"{week.name}: {seconds:.1f} s; " + ", ".join(f"{f['name']} {f['bytes']}" for f in row.files)
     )
