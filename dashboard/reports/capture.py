@@ -262,7 +262,10 @@ def refusal(page) -> str | None:
 
 def take(page, base: str, target: Target, out: Path, *, scale: float, timeout: float) -> Shot:
     t0 = time.monotonic()
-    page.goto(base + target.path, wait_until="load")
+    response = page.goto(base + target.path, wait_until="load")
+    if response is not None and response.status >= 400:  # e.g. a week the page cannot show (400)
+        text = " ".join(page.inner_text("body")[:200].split())
+        raise ReportError(f"{target.path}: HTTP {response.status}: {text}")
     wait_ready(page, timeout)
     problem = refusal(page)
     if problem:
