@@ -17,7 +17,14 @@ import sys
 from data.settings import SettingsError, load_settings
 
 # Packages that contribute sub-commands: each has COMMANDS, a list of cli.Command.
-COMMAND_MODULES = ["dashboard.cli", "data.cli", "dashboard.auth.cli", "dashboard.api.cli", "data.importers.cli"]
+COMMAND_MODULES = [
+    "dashboard.cli",
+    "data.cli",
+    "dashboard.auth.cli",
+    "dashboard.api.cli",
+    "data.importers.cli",
+    "dashboard.reports.cli",  # the weekly report (issue #10)
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

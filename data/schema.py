@@ -5,5 +5,6 @@ import data.history_stats  # grid_history: the grids at a past week's end (issue
 import data.intake_tables  # noqa: F401 - intake: API keys, idempotency, photos (issue #5)
 from data import audit, logins, sessions, users  # noqa: F401 - access control tables (issues #6, #9)
 from data.models import Base
+from data.reports import models as _reports  # noqa: F401 - the weekly report archive (issue #10)
 
 __all__ = ["Base"]

@@ -33,6 +33,8 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("home.users"), href="/users", className="nav-link"))
     if viewer.can("audit"):
         links.append(dcc.Link(t("home.audit"), href="/audit", className="nav-link"))
+    if viewer.can("export") and viewer.region_id is None and viewer.organisation_id is None:
+        links.append(dcc.Link(t("reports.nav"), href="/reports", className="nav-link"))
     who = viewer.name or role_label(viewer.role)
     return html.Nav(
         [

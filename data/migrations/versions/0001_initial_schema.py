@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 06:26:51.133934
+Create Date: 2026-12-01 06:27:05.430514
 """
 
 from alembic import op
@@ -201,6 +201,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_regions_level', ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_regions_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('total_bytes', sa.Integer(), nullable=False),
+    sa.Column('progress', sa.String(length=255), nullable=False),
+    sa.Column('trigger', sa.String(length=32), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('runner', sa.String(length=128), nullable=True),
+    sa.Column('started_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('ok_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('delivery', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('week')
+    )
     op.create_table('api_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -567,6 +586,7 @@ def downgrade() -> None:
 
     op.drop_table('boundaries')
     op.drop_table('api_keys')
+    op.drop_table('reports')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_parent_id'))
         batch_op.drop_index('ix_regions_level')
