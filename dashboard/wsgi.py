@@ -24,15 +24,18 @@ _server = None
 MIGRATE_LOCK = 0x6763_6D69  # 'gcmi': the advisory lock key of schema upgrades at start
 
 
-def create_server(settings: Settings | None = None):
-    """A Flask server with the Dash app on it, the schema brought up to date first (under a lock,
+def create_dash(settings: Settings | None = None):
+    """The Dash app (with its Flask server), the schema brought up to date first (under a lock,
     so workers starting together do not race one migration)."""
     from dashboard.server import create_app
 
     settings = settings or load_settings()
-    db = migrated_database(settings)
-    app = create_app(settings, db)
-    return app.server
+    return create_app(settings, migrated_database(settings))
+
+
+def create_server(settings: Settings | None = None):
+    """The WSGI application: the Flask server the Dash app runs on."""
+    return create_dash(settings).server
 
 
 def migrated_database(settings: Settings):

@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         9, ge=1, le=9, description="Photos one report (and one handling feedback) may carry."
     )
 
+    gcc_redis_url: str = Field(
+        "",
+        description="Optional Redis (redis://host:6379/0) for the values web workers share: the wall's snapshots "
+        "and the arrays sent to screens. Empty: they live in the database; the display geometry always does.",
+    )
+
     @field_validator("gcc_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

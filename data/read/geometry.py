@@ -4,6 +4,13 @@ cells over the district. Built from the current Boundary rows and cached per bou
 any new boundary version (an import, a redrawn grid) is a new row, so the version is the newest
 boundary id (and the number of active grids).
 
+Built once per boundary version for the whole deployment, not in every process (issue #14): the
+first process that needs a version (the scheduler at its start, `import-grids`, `demo`, or else
+the first web worker asked) builds it and stores it in the database (data.shared, key
+`geometry:<newest boundary id>:<grids>`); every other process loads the stored bytes (10,000 grids:
+a few hundred ms instead of seconds of simplifying polygons). On PostgreSQL the builder holds an
+advisory lock, so workers starting together wait for one build instead of each building.
+
 The big screen sends the grid polygons to the browser once (a cached URL, see
 dashboard/screen/geojson.py); afterwards a refresh sends only values.
 """
@@ -11,12 +18,17 @@ dashboard/screen/geojson.py); afterwards a refresh sends only values.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import math
+import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data.access import Viewer
@@ -24,7 +36,10 @@ from data.models import Boundary, Region
 from data.read.cache import Memo, checked_version
 from data.read.directory import directory
 from data.read.scope import StatScope
+from data.shared import DatabaseStore
 from geo.display import display_geojson, outline_geojson
+
+log = logging.getLogger(__name__)
 
 TOLERANCE_M = 5.0
 # Heat lattice: ~250 m cells, coarser for a big district so the browser holds at most this many.
@@ -32,6 +47,9 @@ HEAT_CELL_DEG = 0.0025
 HEAT_MAX_CELLS = 6000
 
 _memo: Memo[GridGeometry] = Memo(max_entries=4, ttl=None)
+STORED_FORMAT = 1  # bump when the stored layout changes: old rows are then ignored
+BUILD_LOCK = 0x6763_6765  # 'gcge': PostgreSQL advisory lock of the geometry build
+BUILD_WAIT_S = 120.0  # longest wait for another process's build before building here
 
 
 @dataclass(frozen=True)
@@ -89,9 +107,8 @@ class GridGeometry:
         return {"type": "FeatureCollection", "features": [table[k] for k in wanted if k in table]}
 
 
-def boundary_version(session: Session) -> str:
-    """Changes whenever a boundary is added or redrawn (data.regions writes a new row each time):
-    the newest boundary id and the number of active grids (a retired grid), both index lookups."""
+def _version_parts(session: Session) -> tuple[str, int | None, int | None]:
+    """(database URL, newest boundary id, active grids), read at most every VERSION_CHECK_S."""
     url = session.get_bind().url.render_as_string(hide_password=True)
 
     def read():
@@ -100,13 +117,139 @@ def boundary_version(session: Session) -> str:
         return (newest, grids)
 
     newest, grids = checked_version((url, "boundaries"), read)
+    return url, newest, grids
+
+
+def boundary_version(session: Session) -> str:
+    """Changes whenever a boundary is added or redrawn (data.regions writes a new row each time):
+    the newest boundary id and the number of active grids (a retired grid), both index lookups."""
+    url, newest, grids = _version_parts(session)
     return hashlib.sha1(f"{url}|{newest}|{grids}".encode()).hexdigest()[:12]
+
+
+def stored_key(session: Session) -> str:
+    """The key of this boundary version's stored geometry (the same for every process, whatever
+    URL it reaches the database by)."""
+    _url, newest, grids = _version_parts(session)
+    return f"geometry:{STORED_FORMAT}:{newest}:{grids}"
 
 
 def grid_geometry(session: Session) -> GridGeometry:
     """The whole district's display geometry (not scoped: callers scope with `codes_in_scope`)."""
     version = boundary_version(session)
-    return _memo.get_or_build(version, lambda: _build(session, version))
+    return _memo.get_or_build(version, lambda: stored_geometry(session, version))
+
+
+def stored_geometry(session: Session, version: str | None = None) -> GridGeometry:
+    """This boundary version's geometry from the database, built and stored first if no process
+    has done it yet."""
+    version = version or boundary_version(session)
+    key = stored_key(session)
+    engine = session.get_bind()
+    store = DatabaseStore(engine)
+    raw = store.get(key)
+    if raw is not None:
+        try:
+            return geometry_from_bytes(raw, version)
+        except (ValueError, KeyError, TypeError, zlib.error):
+            log.warning("stored geometry %s is unreadable; building it again", key, exc_info=True)
+    if engine.dialect.name == "sqlite":
+        geometry = _build(session, version)
+        store.put(key, geometry_to_bytes(geometry))
+        return geometry
+    try:  # one builder at a time; the others wait for what it stores
+        with engine.connect() as conn:
+            deadline = time.monotonic() + BUILD_WAIT_S
+            while not conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({BUILD_LOCK})").scalar():
+                conn.rollback()
+                if time.monotonic() > deadline:
+                    log.warning("waited %.0f s for another process's geometry build; building here", BUILD_WAIT_S)
+                    return _build(session, version)
+                time.sleep(0.25)
+                raw = store.get(key)
+                if raw is not None:
+                    return geometry_from_bytes(raw, version)
+            try:
+                raw = store.get(key)
+                if raw is not None:
+                    return geometry_from_bytes(raw, version)
+                geometry = _build(session, version)
+                store.put(key, geometry_to_bytes(geometry))
+                return geometry
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({BUILD_LOCK})")
+                conn.commit()
+    except SQLAlchemyError:
+        log.warning("geometry build lock unavailable; building in this process", exc_info=True)
+        return _build(session, version)
+
+
+def prebuild(db) -> str:
+    """Build and store the current boundary version's geometry unless it is stored (import-grids,
+    demo, the scheduler at start). Returns its key."""
+    with db.reader() as session:
+        key = stored_key(session)
+        if DatabaseStore(session.get_bind()).get(key) is None:
+            stored_geometry(session)
+        return key
+
+
+def geometry_to_bytes(g: GridGeometry) -> bytes:
+    lattice = None
+    if g.lattice is not None:
+        la = g.lattice
+        lattice = {
+            "lon0": la.lon0,
+            "lat0": la.lat0,
+            "cell": la.cell,
+            "nx": la.nx,
+            "ny": la.ny,
+            "keep": np.flatnonzero(la.index.ravel() >= 0).tolist(),
+            "lon": la.lon,
+            "lat": la.lat,
+        }
+    body = {
+        "codes": g.codes,
+        "grid_ids": g.grid_ids,
+        "bounds": g.bounds.tolist(),
+        "features": [g.features[c] for c in g.codes if c in g.features],
+        "community_of": g.community_of,
+        "street_of": g.street_of,
+        "outlines": {level: list(table.values()) for level, table in g.outlines.items()},
+        "lattice": lattice,
+    }
+    return zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+
+
+def geometry_from_bytes(raw: bytes, version: str) -> GridGeometry:
+    body = json.loads(zlib.decompress(raw))
+    lattice = None
+    if body["lattice"] is not None:
+        la = body["lattice"]
+        index = np.full(la["nx"] * la["ny"], -1, dtype=np.int64)
+        keep = np.asarray(la["keep"], dtype=np.int64)
+        index[keep] = np.arange(len(keep))
+        lattice = HeatLattice(
+            lon0=la["lon0"],
+            lat0=la["lat0"],
+            cell=la["cell"],
+            nx=la["nx"],
+            ny=la["ny"],
+            index=index.reshape(la["ny"], la["nx"]),
+            lon=la["lon"],
+            lat=la["lat"],
+        )
+    return GridGeometry(
+        version=version,
+        codes=body["codes"],
+        grid_ids=body["grid_ids"],
+        bounds=np.asarray(body["bounds"], dtype=float).reshape(-1, 4),
+        features={f["id"]: f for f in body["features"]},
+        community_of=body["community_of"],
+        street_of=body["street_of"],
+        outlines={level: {f["id"]: f for f in feats} for level, feats in body["outlines"].items()},
+        lattice=lattice,
+    )
 
 
 def codes_in_scope(geometry: GridGeometry, scope: StatScope) -> list[str]:

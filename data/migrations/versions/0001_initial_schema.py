@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 04:02:59.962496
+Create Date: 2026-12-01 05:20:59.854904
 """
 
 from alembic import op
@@ -169,6 +169,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_regions_level', ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_regions_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('shared_values',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('value', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', data.clock.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('api_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -515,6 +522,7 @@ def downgrade() -> None:
 
     op.drop_table('boundaries')
     op.drop_table('api_keys')
+    op.drop_table('shared_values')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_parent_id'))
         batch_op.drop_index('ix_regions_level')

@@ -1,0 +1,93 @@
+"""The display geometry is built once per boundary version and stored (issue #14): a fresh process
+loads it from the database instead of simplifying every polygon again, and it is the same
+geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from data.read import geometry as geo
+from data.read.cache import clear_all
+from data.shared import DatabaseStore, store
+
+
+def _fresh_process():
+    clear_all()  # what a new worker has: no memo of anything
+
+
+def test_a_fresh_process_loads_the_stored_geometry_instead_of_building(db, district, monkeypatch):
+    built = geo.prebuild(db)
+    with db.reader() as s:
+        assert DatabaseStore(s.get_bind()).get(built) is not None
+        _fresh_process()
+        original = geo._build(s, geo.boundary_version(s))
+
+    _fresh_process()
+    monkeypatch.setattr(geo, "_build", lambda *a: pytest.fail("a fresh process built the geometry"))
+    with db.reader() as s:
+        loaded = geo.grid_geometry(s)
+    assert loaded.codes == original.codes and loaded.grid_ids == original.grid_ids
+    assert loaded.features == original.features
+    assert loaded.outlines == original.outlines
+    assert loaded.community_of == original.community_of and loaded.street_of == original.street_of
+    np.testing.assert_allclose(loaded.bounds, original.bounds)
+    assert loaded.lattice.lon == original.lattice.lon and loaded.lattice.lat == original.lattice.lat
+    np.testing.assert_array_equal(loaded.lattice.index, original.lattice.index)
+    assert loaded.version == original.version
+
+
+def test_the_first_process_that_needs_a_version_builds_and_stores_it(db, district):
+    _fresh_process()
+    with db.reader() as s:
+        key = geo.stored_key(s)
+        assert DatabaseStore(s.get_bind()).get(key) is None
+        geo.grid_geometry(s)
+        assert DatabaseStore(s.get_bind()).get(key) is not None
+
+
+def test_a_new_boundary_version_is_a_new_key(db, district):
+    from sqlalchemy import func, select
+
+    from data.models import Region
+
+    with db.reader() as s:
+        before = geo.stored_key(s)
+    with db.session() as s:
+        grid = s.scalar(select(Region).where(Region.level == "grid").order_by(Region.id).limit(1))
+        grid.active = False
+    _fresh_process()
+    with db.reader() as s:
+        after = geo.stored_key(s)
+        assert after != before
+        assert len(geo.grid_geometry(s).codes) == s.scalar(
+            select(func.count(Region.id)).where(Region.level == "grid", Region.active.is_(True))
+        )
+
+
+def test_shared_store_expiry_and_add_keeps_the_first_value(db):
+    with db.reader() as s:
+        engine = s.get_bind()
+    st = DatabaseStore(engine)
+    st.add("k", b"one", ttl=60)
+    st.add("k", b"two", ttl=60)
+    assert st.get("k") == b"one"
+    st.put("k", b"three", ttl=60)
+    assert st.get("k") == b"three"
+    st.put("gone", b"x", ttl=-1)
+    assert st.get("gone") is None
+    assert store(engine).get("k") == b"three"
+
+
+def test_redis_store_when_configured(db):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    with db.reader() as s:
+        st = store(s.get_bind(), "redis://127.0.0.1:6379/15")
+    st.put("test:k", b"v", ttl=5)
+    assert st.get("test:k") == b"v"
+    st.add("test:k", b"w", ttl=5)
+    assert st.get("test:k") == b"v"
