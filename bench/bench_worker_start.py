@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     if not args.no_write:
         from bench_assign import update_section
 
-        update_section(SECTION, text)
+        update_section(ROOT / "BENCHMARKS.md", SECTION, text)
     return 0
 
 
