@@ -195,6 +195,20 @@ def prebuild(db) -> str:
         return key
 
 
+def prebuild_quietly(db) -> None:
+    """prebuild() for a command that has just written boundaries (or starts the scheduler): this
+    process's cached versions are forgotten first; a failure is logged, never fatal (the first
+    worker that needs the geometry then builds it)."""
+    from data.read.cache import clear_all
+
+    clear_all()
+    try:
+        key = prebuild(db)
+        log.info("display geometry stored as %s", key)
+    except Exception:
+        log.warning("could not build the display geometry now; the first web worker will", exc_info=True)
+
+
 def geometry_to_bytes(g: GridGeometry) -> bytes:
     """zlib of: 8 bytes (the JSON's length), the JSON of everything but the coordinates, the
     coordinates as float64 (parsing 15 MB of GeoJSON numbers took seconds; this takes a fraction)."""
