@@ -78,7 +78,12 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
     body = html.Div(
         [
             kpis.layout(snapshot.kpis if snapshot else None, sent),
-            map_part.layout(snapshot, geometry, scope, tree, metric, cfg, base_url, sent),
+            map_part.layout(
+                map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url) if snapshot and geometry else None,
+                tree,
+                sent,
+                metric,
+            ),
             html.Div(
                 [
                     ranking.layout(

@@ -4,6 +4,8 @@ a refresh patches values only (dashboard.screen.sent), and `uirevision` keeps zo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dash import Patch, dcc, html, no_update
 
 from dashboard.common.geojson import layer_url, scope_key
@@ -27,13 +29,27 @@ ASSUMED_SIZE = (1020, 630)
 GRAPH_CONFIG = {"displayModeBar": False, "scrollZoom": True, "responsive": True}
 
 
+@dataclass(frozen=True)
+class MapInput:
+    """What the map is drawn from: one refresh's snapshot, the geometry and scope it belongs to,
+    the chosen metric, the settings (tile style), the server's base URL (for the layer URLs) and
+    the rotation's focus bounds (None: the whole area)."""
+
+    snapshot: ScreenSnapshot
+    geometry: GridGeometry
+    scope: StatScope
+    metric: str
+    settings: object
+    base_url: str
+    focus: list[float] | None = None
+
+
 def map_style(settings) -> dict:
     return maps.offline_style(settings.gcc_tile_url, settings.gcc_tile_attribution)
 
 
-def build_figure(
-    snapshot: ScreenSnapshot, geometry: GridGeometry, scope: StatScope, metric: str, settings, base_url: str
-) -> dict:
+def build_figure(m: MapInput) -> dict:
+    snapshot, geometry, scope, metric, base_url = m.snapshot, m.geometry, m.scope, m.metric, m.base_url
     codes = snapshot.grids.codes
     bounds = geometry.total_bounds(codes) or geometry.total_bounds()
     view = maps.fit_view(bounds, *ASSUMED_SIZE) if bounds else {"center": {"lon": 0, "lat": 0}, "zoom": 1}
@@ -54,7 +70,7 @@ def build_figure(
             base_url + layer_url("streets", geometry, scope),
         ),
         view=view,
-        style=map_style(settings),
+        style=map_style(m.settings),
         locale=current_locale(),
     )
 
@@ -111,12 +127,13 @@ def legend() -> html.Div:
     )
 
 
-def layout(snapshot, geometry, scope, tree, metric: str, settings, base_url: str, sent: Sent) -> html.Div:
-    if snapshot is not None and geometry is not None:
-        figure = build_figure(snapshot, geometry, scope, metric, settings, base_url)
-        _remember(sent, snapshot, metric)
-        meta_data = meta(geometry, scope, metric)
-        view = view_data(geometry, snapshot.grids.codes, tree)
+def layout(m: MapInput | None, tree, sent: Sent, metric: str) -> html.Div:
+    """The panel; `m` None (the first read failed) gives an empty map that the refresh fills."""
+    if m is not None:
+        figure = build_figure(m)
+        _remember(sent, m.snapshot, m.metric)
+        meta_data = meta(m.geometry, m.scope, m.metric)
+        view = view_data(m.geometry, m.snapshot.grids.codes, tree)
     else:
         figure = {
             "data": [],
@@ -152,26 +169,17 @@ def layout(snapshot, geometry, scope, tree, metric: str, settings, base_url: str
     )
 
 
-def update(
-    snapshot: ScreenSnapshot,
-    geometry: GridGeometry,
-    scope: StatScope,
-    metric: str,
-    client_meta: dict | None,
-    settings,
-    base_url: str,
-    sent: Sent,
-    focus=None,
-):
+def update(m: MapInput, client_meta: dict | None, sent: Sent):
     """(figure output, meta output): a new figure when the geometry or scope changed (or the page
-    has none yet), otherwise a Patch with what changed. `focus`: bounds to zoom to (the rotation),
-    applied through the figure so the next patch does not undo it."""
-    focus = focus_bounds(focus)
-    wanted = meta(geometry, scope, metric, focus)
+    has none yet), otherwise a Patch with what changed. `m.focus`: bounds to zoom to (the
+    rotation), applied through the figure so the next patch does not undo it."""
+    snapshot, geometry, metric = m.snapshot, m.geometry, m.metric
+    focus = focus_bounds(m.focus)
+    wanted = meta(geometry, m.scope, metric, focus)
     client_meta = client_meta or {}
     if client_meta.get("version") != wanted["version"] or client_meta.get("scope") != wanted["scope"]:
         _remember(sent, snapshot, metric)
-        return build_figure(snapshot, geometry, scope, metric, settings, base_url), wanted
+        return build_figure(m), wanted
     patch = Patch()
     touched = False
     values = maps.metric_values(metric, snapshot.grids.metric(metric))

@@ -75,7 +75,8 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
         log.exception("screen refresh failed; keeping the last data")
         return keep
     base_url = request.host_url.rstrip("/")
-    figure, meta = map_part.update(snapshot, geometry, scope, metric, client_meta, cfg, base_url, sent, focus)
+    view = map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, focus)
+    figure, meta = map_part.update(view, client_meta, sent)
     chart_out = charts.update(snapshot, tz, sent)
     return [
         kpis.update(snapshot.kpis, sent),
