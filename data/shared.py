@@ -66,11 +66,12 @@ class DatabaseStore:
     def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._write(key, value, ttl, replace=True)
 
-    def add(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        """Store unless the key is there already (a value of a version never changes)."""
-        self._write(key, value, ttl, replace=False)
+    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Store unless the key is there and not expired (a value of a version never changes; a
+        lease is taken by one process). True when this call stored it."""
+        return self._write(key, value, ttl, replace=False)
 
-    def _write(self, key: str, value: bytes, ttl: float | None, *, replace: bool) -> None:
+    def _write(self, key: str, value: bytes, ttl: float | None, *, replace: bool) -> bool:
         now = utcnow()
         row = {
             "key": key,
@@ -84,15 +85,21 @@ class DatabaseStore:
             stmt = stmt.on_conflict_do_update(
                 index_elements=["key"], set_={k: row[k] for k in ("value", "created_at", "expires_at")}
             )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
+        else:  # an expired row counts as absent
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["key"],
+                set_={k: row[k] for k in ("value", "created_at", "expires_at")},
+                where=SharedValue.expires_at.is_not(None) & (SharedValue.expires_at <= now),
+            )
         try:
             with self.engine.begin() as conn:
-                conn.execute(stmt)
+                stored = conn.execute(stmt.returning(SharedValue.key)).first() is not None
                 if random.random() < PRUNE_SHARE:
                     conn.execute(delete(SharedValue).where(SharedValue.expires_at < now))
+            return stored
         except SQLAlchemyError:
             log.warning("shared store: writing %s failed", key, exc_info=True)
+            return False
 
 
 class RedisStore:
@@ -112,14 +119,16 @@ class RedisStore:
     def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._set(key, value, ttl, nx=False)
 
-    def add(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        self._set(key, value, ttl, nx=True)
+    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        return self._set(key, value, ttl, nx=True)
 
-    def _set(self, key, value, ttl, *, nx: bool) -> None:
+    def _set(self, key, value, ttl, *, nx: bool) -> bool:
         try:
-            self.client.set(self.prefix + key, value, ex=max(1, int(ttl)) if ttl else None, nx=nx)
+            ms = max(1, int(ttl * 1000)) if ttl else None
+            return bool(self.client.set(self.prefix + key, value, px=ms, nx=nx))
         except Exception:
             log.warning("shared store: redis set %s failed", key, exc_info=True)
+            return False
 
 
 _redis: dict[str, RedisStore] = {}  # one client (and its connection pool) per URL and process

@@ -69,9 +69,11 @@ def test_shared_store_expiry_and_add_keeps_the_first_value(db):
     with db.reader() as s:
         engine = s.get_bind()
     st = DatabaseStore(engine)
-    st.add("k", b"one", ttl=60)
-    st.add("k", b"two", ttl=60)
+    assert st.add("k", b"one", ttl=60) is True
+    assert st.add("k", b"two", ttl=60) is False
     assert st.get("k") == b"one"
+    assert st.add("lease", b"a", ttl=-1) is True  # already expired: the next add takes it over
+    assert st.add("lease", b"b", ttl=60) is True and st.get("lease") == b"b"
     st.put("k", b"three", ttl=60)
     assert st.get("k") == b"three"
     st.put("gone", b"x", ttl=-1)
@@ -89,5 +91,5 @@ def test_redis_store_when_configured(db):
         st = store(s.get_bind(), "redis://127.0.0.1:6379/15")
     st.put("test:k", b"v", ttl=5)
     assert st.get("test:k") == b"v"
-    st.add("test:k", b"w", ttl=5)
+    assert st.add("test:k", b"w", ttl=5) is False
     assert st.get("test:k") == b"v"

@@ -24,11 +24,11 @@ from dashboard.labels import current_locale, t
 from dashboard.screen import charts, feed, header, kpis, ranking, refresh
 from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
-from data.clock import utcnow
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.scope import stat_scope
-from data.read.screen import METRICS, read_screen
+from data.read.screen import METRICS
+from data.read.snapshots import shared_screen
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
         with reader() as session:
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
-            snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+            snapshot = shared_screen(
+                session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+            )
             tree = directory(session)
     except Exception:
         log.exception("screen: first read failed")

@@ -20,10 +20,10 @@ from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied
-from data.clock import utcnow
 from data.read.geometry import grid_geometry
 from data.read.scope import stat_scope
-from data.read.screen import METRICS, read_screen
+from data.read.screen import METRICS
+from data.read.snapshots import shared_screen
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
         with reader() as session:
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
-            snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+            snapshot = shared_screen(
+                session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+            )
     except AccessDenied:
         keep[-1] = t("access.denied")
         return keep
