@@ -48,7 +48,7 @@ HEAT_CELL_DEG = 0.0025
 HEAT_MAX_CELLS = 6000
 
 _memo: Memo[GridGeometry] = Memo(max_entries=4, ttl=None)
-STORED_FORMAT = 2  # bump when the stored layout changes: old rows are then ignored
+STORED_FORMAT = 3  # bump when the stored layout changes: old rows are then ignored
 BUILD_LOCK = 0x6763_6765  # 'gcge': PostgreSQL advisory lock of the geometry build
 BUILD_WAIT_S = 120.0  # longest wait for another process's build before building here
 
@@ -85,6 +85,9 @@ class GridGeometry:
     street_of: dict[str, str]  # grid code → street code
     outlines: dict[str, dict[str, dict]]  # "community"/"street" → code → outline feature
     lattice: HeatLattice | None
+    # "street" → street code → the street's area as one (simplified) polygon feature: what the
+    # wall colours at city zoom instead of 10,000 grids (level of detail, issue #14).
+    areas: dict[str, dict[str, dict]] = field(default_factory=dict)
     index_of: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -99,6 +102,13 @@ class GridGeometry:
     def grid_collection(self, codes=None) -> dict:
         wanted = self.codes if codes is None else [c for c in codes if c in self.features]
         return {"type": "FeatureCollection", "features": [self.features[c] for c in wanted]}
+
+    def area_collection(self, level: str, codes=None) -> dict:
+        """Areas (filled polygons) of the streets that contain `codes` (all grids when None)."""
+        owners = self.street_of if level == "street" else self.community_of
+        wanted = dict.fromkeys(owners[c] for c in (self.codes if codes is None else codes) if c in owners)
+        table = self.areas.get(level, {})
+        return {"type": "FeatureCollection", "features": [table[k] for k in wanted if k in table]}
 
     def outline_collection(self, level: str, codes=None) -> dict:
         """Outlines of the communities/streets that contain `codes` (all grids when None)."""
@@ -235,6 +245,7 @@ def geometry_to_bytes(g: GridGeometry) -> bytes:
         "street_of": g.street_of,
         "outlines": {level: [packer.feature(f) for f in table.values()] for level, table in g.outlines.items()},
         "lattice": lattice,
+        "areas": {level: [packer.feature(f) for f in table.values()] for level, table in g.areas.items()},
     }
     head = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     coords = np.asarray(packer.points, dtype=np.float64).reshape(-1, 2).tobytes()
@@ -285,6 +296,7 @@ def _from_bytes(raw: bytes, version: str) -> GridGeometry:
         street_of=body["street_of"],
         outlines={level: {f["id"]: unpack.feature(f) for f in feats} for level, feats in body["outlines"].items()},
         lattice=lattice,
+        areas={level: {f["id"]: unpack.feature(f) for f in feats} for level, feats in body["areas"].items()},
     )
 
 
@@ -330,6 +342,7 @@ def _build(session: Session, version: str) -> GridGeometry:
         fc = outline_geojson([owner[c] for c in codes], polygons, tolerance_m=TOLERANCE_M) if rows else {}
         outlines[level] = {f["id"]: f for f in fc.get("features", [])}
     bounds = np.array([[r.min_lon, r.min_lat, r.max_lon, r.max_lat] for r in rows], dtype=float).reshape(-1, 4)
+    areas = {"street": _areas([street_of[c] for c in codes], polygons)} if rows else {}
     return GridGeometry(
         version=version,
         codes=codes,
@@ -340,7 +353,39 @@ def _build(session: Session, version: str) -> GridGeometry:
         street_of=street_of,
         outlines=outlines,
         lattice=_lattice(bounds) if rows else None,
+        areas=areas,
     )
+
+
+AREA_TOLERANCE_DEG = 0.0003  # ~30 m: a street seen at city zoom
+
+
+def _areas(owners: list[str], polygons) -> dict[str, dict]:
+    """Each owner's grids merged into one polygon, simplified, as GeoJSON features."""
+    groups: dict[str, list[int]] = {}
+    for i, owner in enumerate(owners):
+        groups.setdefault(owner, []).append(i)
+    out = {}
+    for owner, idx in groups.items():
+        parts = polygons[idx]
+        try:  # grids tile their street: a coverage union is ~10x faster than a general union
+            merged = shapely.coverage_union_all(parts)
+            if merged.geom_type not in ("Polygon", "MultiPolygon"):
+                raise shapely.errors.GEOSException("not a polygon")
+        except shapely.errors.GEOSException:
+            merged = shapely.union_all(shapely.make_valid(parts))
+        merged = shapely.simplify(merged, AREA_TOLERANCE_DEG, preserve_topology=True)
+        merged = shapely.set_precision(merged, 1e-5)
+        if merged.is_empty:
+            continue
+        geom = json.loads(shapely.to_geojson(merged))
+        if geom["type"] not in ("Polygon", "MultiPolygon"):  # a collection: keep its polygons
+            parts = [g for g in getattr(merged, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+            if not parts:
+                continue
+            geom = json.loads(shapely.to_geojson(shapely.union_all(parts)))
+        out[owner] = {"type": "Feature", "id": owner, "properties": {"code": owner}, "geometry": geom}
+    return out
 
 
 def _lattice(bounds: np.ndarray) -> HeatLattice:
