@@ -20,7 +20,7 @@ from data.read.geometry import GridGeometry, codes_in_scope, grid_geometry
 from data.read.scope import StatScope, stat_scope
 
 blueprint = Blueprint("geojson", __name__)
-LAYERS = ("grids", "communities", "streets")
+LAYERS = ("grids", "communities", "streets", "street_areas")  # street_areas: the wall at city zoom (issue #14)
 _bodies: Memo[tuple[bytes, bytes, str]] = Memo(max_entries=24, ttl=None)
 
 
@@ -37,6 +37,8 @@ def layer_url(layer: str, geometry: GridGeometry, scope: StatScope) -> str:
 def layer_collection(layer: str, geometry: GridGeometry, codes: list[str]) -> dict:
     if layer == "grids":
         return geometry.grid_collection(codes)
+    if layer == "street_areas":
+        return geometry.area_collection("street", codes)
     return geometry.outline_collection("community" if layer == "communities" else "street", codes)
 
 

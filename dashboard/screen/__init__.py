@@ -81,7 +81,9 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
         [
             kpis.layout(snapshot.kpis if snapshot else None, sent),
             map_part.layout(
-                map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url) if snapshot and geometry else None,
+                map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, tree=tree)
+                if snapshot and geometry
+                else None,
                 tree,
                 sent,
                 metric,
@@ -124,6 +126,7 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
 
 def register_callbacks(app) -> None:
     refresh.register_callbacks(app)
+    map_part.register_callbacks(app)  # level of detail: streets or grids by zoom (issue #14)
     # Clock and stale marker, every second, in the browser.
     app.clientside_callback(
         ClientsideFunction("gcc", "tick"),

@@ -20,6 +20,7 @@ from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied
+from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.scope import stat_scope
 from data.read.screen import METRICS
@@ -67,6 +68,7 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
         with reader() as session:
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
+            tree = directory(session)
             snapshot = shared_screen(
                 session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
             )
@@ -77,7 +79,7 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
         log.exception("screen refresh failed; keeping the last data")
         return keep
     base_url = request.host_url.rstrip("/")
-    view = map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, focus)
+    view = map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, focus, tree)
     figure, meta = map_part.update(view, client_meta, sent)
     chart_out = charts.update(snapshot, tz, sent)
     return [
