@@ -109,6 +109,11 @@ def build_figure(m: MapInput, level: str | None = None) -> dict:
     )
     for trace in (maps.TRACE_BASE, maps.TRACE_METRIC):
         figure["data"][trace]["meta"] = level  # the browser opens /street/ or /grid/ on a click
+    layers = figure["layout"].get("map", {}).get("layers") or []
+    if layers and len(codes) > 1 and level_at(m, None) == lod.STREET:
+        # A city's 1,600 community outlines are a tangle at street zoom: drawn from near the
+        # zoom where grids take over (MapLibre hides the layer below its minzoom by itself).
+        layers[0]["minzoom"] = round(lod.switch_zoom(len(m.snapshot.grids.codes), view["zoom"]) - 0.5, 2)
     return figure
 
 
