@@ -45,9 +45,26 @@ class SharedValue(Base):
     expires_at: Mapped[datetime | None]
 
 
+_checked: set[str] = set()  # databases whose table this process has made sure of
+
+
+def _ensure_table(engine: Engine) -> None:
+    """A database made before this table existed (the schema is one migration, regenerated; an
+    older instance folder says it is at head) gets it here, once per process."""
+    url = engine.url.render_as_string(hide_password=True)
+    if url in _checked:
+        return
+    _checked.add(url)
+    try:
+        SharedValue.__table__.create(engine, checkfirst=True)
+    except SQLAlchemyError:
+        log.warning("shared store: could not create shared_values", exc_info=True)
+
+
 class DatabaseStore:
     def __init__(self, engine: Engine):
         self.engine = engine
+        _ensure_table(engine)
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -66,12 +83,13 @@ class DatabaseStore:
     def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._write(key, value, ttl, replace=True)
 
-    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool | None:
         """Store unless the key is there and not expired (a value of a version never changes; a
-        lease is taken by one process). True when this call stored it."""
+        lease is taken by one process). True when this call stored it, False when the key was
+        there, None when the store could not be written (a caller then goes on by itself)."""
         return self._write(key, value, ttl, replace=False)
 
-    def _write(self, key: str, value: bytes, ttl: float | None, *, replace: bool) -> bool:
+    def _write(self, key: str, value: bytes, ttl: float | None, *, replace: bool) -> bool | None:
         now = utcnow()
         row = {
             "key": key,
@@ -99,7 +117,7 @@ class DatabaseStore:
             return stored
         except SQLAlchemyError:
             log.warning("shared store: writing %s failed", key, exc_info=True)
-            return False
+            return None
 
 
 class RedisStore:
@@ -119,16 +137,16 @@ class RedisStore:
     def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._set(key, value, ttl, nx=False)
 
-    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool | None:
         return self._set(key, value, ttl, nx=True)
 
-    def _set(self, key, value, ttl, *, nx: bool) -> bool:
+    def _set(self, key, value, ttl, *, nx: bool) -> bool | None:
         try:
             ms = max(1, int(ttl * 1000)) if ttl else None
             return bool(self.client.set(self.prefix + key, value, px=ms, nx=nx))
         except Exception:
             log.warning("shared store: redis set %s failed", key, exc_info=True)
-            return False
+            return None
 
 
 _redis: dict[str, RedisStore] = {}  # one client (and its connection pool) per URL and process

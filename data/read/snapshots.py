@@ -85,7 +85,7 @@ def shared_screen(
         raw = store.get(key)
         if raw is not None:
             return snapshot_from_bytes(raw)
-        if not store.add(key + ":lease", b"1", ttl=LEASE_S):
+        if store.add(key + ":lease", b"1", ttl=LEASE_S) is False:  # another process computes it
             deadline = time.monotonic() + LEASE_S
             while time.monotonic() < deadline:
                 time.sleep(POLL_S)
