@@ -93,3 +93,15 @@ def test_redis_store_when_configured(db):
     assert st.get("test:k") == b"v"
     assert st.add("test:k", b"w", ttl=5) is False
     assert st.get("test:k") == b"v"
+
+
+def test_the_report_page_minimap_is_drawn_once_for_every_worker(db, district, monkeypatch):
+    from dashboard.phone import minimap
+
+    minimap._cache.clear()
+    with db.reader() as s:
+        first = minimap.svg(s)
+    minimap._cache.clear()  # another worker
+    monkeypatch.setattr(minimap, "_draw", lambda session: pytest.fail("drawn again"))
+    with db.reader() as s:
+        assert minimap.svg(s) == first
