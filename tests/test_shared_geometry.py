@@ -4,6 +4,8 @@ geometry."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,18 @@ def test_the_report_page_minimap_is_drawn_once_for_every_worker(db, district, mo
     monkeypatch.setattr(minimap, "_draw", lambda session: pytest.fail("drawn again"))
     with db.reader() as s:
         assert minimap.svg(s) == first
+
+
+def test_a_fresh_worker_serves_the_stored_polygons(db, district, settings, monkeypatch):
+    from dashboard.common import geojson
+    from dashboard.server import create_app
+    from data.access import Viewer
+
+    app = create_app(settings, db)
+    app.server.config["GCC_VIEWER_RESOLVER"] = Viewer.kiosk
+    first = app.server.test_client().get("/geo/grids.json")
+    assert first.status_code == 200 and len(json.loads(first.get_data())["features"]) == 12
+    geojson._bodies.clear()  # another worker
+    monkeypatch.setattr(geojson, "layer_collection", lambda *a: pytest.fail("serialised again"))
+    again = app.server.test_client().get("/geo/grids.json")
+    assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
