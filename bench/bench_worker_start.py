@@ -7,8 +7,9 @@ it (after).
 Uses the district already in DATABASE_URL (e.g. `python app.py demo --grids 10000 --days 7`).
 Each run is a new Python process (nothing cached): it creates the app as gunicorn's `app:server`
 does, then renders /screen for a kiosk tab, answers its first refresh and serves the grid
-polygons (/geo/grids.json), all through the real app (Flask test client). "build" deletes the
-stored geometry first, so the process simplifies every polygon itself; "stored" loads it.
+polygons (/geo/grids.json), all through the real app (Flask test client). "build" deletes every
+stored value first, so the process simplifies every polygon and serialises the layer itself (as every
+worker did before issue #14); "stored" loads them.
 Replaces the "bench:worker_start" section of BENCHMARKS.md.
 """
 
@@ -75,7 +76,7 @@ def _run(mode: str) -> dict:
     if mode == "build":
         db = Database(load_settings().resolved_database_url)
         with db.session() as s:
-            s.execute(delete(SharedValue).where(SharedValue.key.like("geometry:%")))
+            s.execute(delete(SharedValue))  # the geometry, the served layers, the snapshots
         db.dispose()
     out = subprocess.run(
         [sys.executable, __file__, "--child"], cwd=ROOT, capture_output=True, text=True, timeout=900, env=os.environ
@@ -120,8 +121,8 @@ def main(argv=None) -> int:
         f"{'PostgreSQL' if not db.is_sqlite else 'SQLite'}; {grids:,} grids, {tickets:,} tickets. Each run is a new "
         "process: app creation as gunicorn's `app:server` does it, then the kiosk wall's page, its first refresh "
         "and the grid polygons it fetches (the Flask test client through the real app). "
-        "build: the geometry is simplified in the process (before "
-        "issue #14, every worker did this); stored: loaded from the database where the first builder stored it.",
+        "build: nothing stored, the process simplifies the geometry and serialises the polygons (before issue #14, "
+        "every worker did this); stored: both loaded from the database where the first builder stored them.",
         "",
         "| geometry | app created s | page s | first refresh s | polygons s | first wall response s |",
         "|---|---:|---:|---:|---:|---:|",
