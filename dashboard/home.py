@@ -7,7 +7,7 @@ from dash import dcc, html
 from dashboard import screen
 from dashboard.common.access import refusal_panel
 from dashboard.common.context import reader
-from dashboard.labels import t
+from dashboard.labels import role_label, t
 from data.access import Viewer
 from data.read.directory import directory
 
@@ -33,7 +33,7 @@ def layout(viewer: Viewer, **query):
     return html.Div(
         [
             html.H1(t("home.title")),
-            html.P(viewer.name or viewer.role, className="home-who"),
+            html.P(viewer.name or role_label(viewer.role), className="home-who"),
             html.Div(tiles, className="tiles"),
             html.A(t("home.logout"), href="/logout", className="home-logout"),
         ],

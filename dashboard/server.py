@@ -7,7 +7,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_compress import Compress
 
-from dashboard import api, auth, health, phone, ui, viewer
+from dashboard import api, auth, health, labels, phone, ui, viewer
 from data.db import Database
 from data.settings import Settings
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
     app = dash.Dash(
         __name__,
         server=server,
-        title="网格治理指挥中心",
+        title=labels.text("app.title", settings.gcc_locale),  # until a page sets its own
         serve_locally=True,  # the dispatch center is on an intranet: no CDN
         suppress_callback_exceptions=True,
         update_title=None,

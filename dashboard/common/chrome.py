@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from dashboard.labels import t
+from dashboard.labels import role_label, t
 from data.access import Viewer
 from data.read.directory import RegionInfo
 
@@ -29,7 +29,7 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("level.district"), href="/district", className="nav-link"))
     if viewer.can("desk"):
         links.append(dcc.Link(t("home.desk"), href="/desk", className="nav-link"))
-    who = viewer.name or viewer.role
+    who = viewer.name or role_label(viewer.role)
     return html.Nav(
         [
             dcc.Link(t("app.title"), href="/", className="nav-brand"),
