@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,7 +40,8 @@ def _screen(db, viewer=None, now=None):
 
 
 def _with_tickets(db, district, n=5):
-    now = utcnow().replace(microsecond=0)
+    # The start of a 10 s refresh interval: the test's few seconds later stay in the same one.
+    now = datetime.fromtimestamp(int(utcnow().timestamp()) // 10 * 10, tz=UTC)
     with db.session() as s:
         for i in range(n):
             new_ticket(s, district.grid_ids[i % len(district.grid_ids)], at=now - timedelta(hours=i))
