@@ -8,10 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 
 from data.read import geometry as geo
 from data.read.cache import clear_all
-from data.shared import DatabaseStore, store
+from data.shared import DatabaseStore, SharedValue, store
 
 
 def _fresh_process():
@@ -53,8 +54,7 @@ def test_a_new_boundary_version_is_a_new_key(db, district):
 
     from data.models import Region
 
-    with db.reader() as s:
-        before = geo.stored_key(s)
+    before = geo.prebuild(db)
     with db.session() as s:
         grid = s.scalar(select(Region).where(Region.level == "grid").order_by(Region.id).limit(1))
         grid.active = False
@@ -62,6 +62,10 @@ def test_a_new_boundary_version_is_a_new_key(db, district):
     with db.reader() as s:
         after = geo.stored_key(s)
         assert after != before
+    assert geo.prebuild(db) == after
+    with db.reader() as s:  # the older version's geometry is forgotten
+        assert DatabaseStore(s.get_bind()).get(before) is None
+        assert DatabaseStore(s.get_bind()).get(after) is not None
         assert len(geo.grid_geometry(s).codes) == s.scalar(
             select(func.count(Region.id)).where(Region.level == "grid", Region.active.is_(True))
         )
@@ -122,3 +126,23 @@ def test_a_fresh_worker_serves_the_stored_polygons(db, district, settings, monke
     monkeypatch.setattr(geojson, "layer_collection", lambda *a: pytest.fail("serialised again"))
     again = app.server.test_client().get("/geo/grids.json")
     assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_snapshots_and_sent_values_in_redis_when_configured(db, district):
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from data.access import Viewer
+    from data.read import snapshots
+
+    client = redis.Redis.from_url(url)
+    with db.reader() as s:
+        snap = snapshots.shared_screen(s, Viewer.kiosk(), tz="Asia/Shanghai", bucket_s=10, redis_url=url)
+    keys = [k.decode() for k in client.keys("gcc:screen:*") if not k.decode().endswith(":lease")]
+    assert keys, "the snapshot went to Redis"
+    assert any(snapshots.snapshot_from_bytes(client.get(k)) == snap for k in keys)
+    with db.reader() as s:  # not into the database
+        assert s.scalar(select(func.count()).select_from(SharedValue).where(SharedValue.key.like("screen:%"))) == 0

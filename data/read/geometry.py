@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from data.models import Boundary, Region
 from data.read.cache import Memo, checked_version
 from data.read.directory import directory
 from data.read.scope import StatScope
-from data.shared import DatabaseStore
+from data.shared import DatabaseStore, SharedValue
 from geo.display import display_geojson, outline_geojson
 
 log = logging.getLogger(__name__)
@@ -197,12 +197,18 @@ def stored_geometry(session: Session, version: str | None = None) -> GridGeometr
 
 def prebuild(db) -> str:
     """Build and store the current boundary version's geometry unless it is stored (import-grids,
-    demo, the scheduler at start). Returns its key."""
+    demo, the scheduler at start), and forget the stored geometry of older versions. Returns its
+    key."""
     with db.reader() as session:
         key = stored_key(session)
         if DatabaseStore(session.get_bind()).get(key) is None:
             stored_geometry(session)
-        return key
+    try:
+        with db.session() as session:
+            session.execute(delete(SharedValue).where(SharedValue.key.like("geometry:%"), SharedValue.key != key))
+    except SQLAlchemyError:
+        log.warning("could not prune older stored geometry", exc_info=True)
+    return key
 
 
 def prebuild_quietly(db) -> None:
