@@ -1,7 +1,9 @@
 """The web app as a WSGI application, for gunicorn (or any WSGI server) with several workers:
 
-    gunicorn -w 4 -b 0.0.0.0:8050 'app:server'
+    gunicorn -w 4 -b 0.0.0.0:8050 --timeout 60 'app:server'
 
+Not with `--preload`: each worker must open its own database connections (a pool made before the
+fork would be shared by every worker).
 Each worker builds its app from the environment (the same GCC_* settings as `python app.py`). A
 worker only serves requests: it never generates the demo, never runs the scheduler (run
 `python app.py scheduler` once, as its own process) and never mints or revokes a kiosk link. It
