@@ -7,7 +7,7 @@ fork would be shared by every worker).
 Each worker builds its app from the environment (the same GCC_* settings as `python app.py`). A
 worker only serves requests: it never generates the demo, never runs the scheduler (run
 `python app.py scheduler` once, as its own process) and never mints or revokes a kiosk link. It
-holds no state another worker needs: sessions are signed cookies (one GCC_SECRET_KEY for every
+holds no state another worker needs: login sessions are rows behind a signed cookie (one GCC_SECRET_KEY for every
 worker and machine), rate limits, kiosk tokens, the stored display geometry and the shared screen
 snapshots live in the database (or Redis with GCC_REDIS_URL); what a worker keeps in memory is a
 cache of those.
