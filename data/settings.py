@@ -239,6 +239,12 @@ class Settings(BaseSettings):
         description="Message format of GCC_REPORT_WEBHOOK_URL: wecom (企业微信), dingtalk (钉钉) or feishu (飞书).",
     )
 
+    gcc_redis_url: str = Field(
+        "",
+        description="Optional Redis (redis://host:6379/0) for the values web workers share: the wall's snapshots "
+        "and the arrays sent to screens. Empty: they live in the database; the display geometry always does.",
+    )
+
     @field_validator("gcc_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -98,7 +98,9 @@
         var points = (clickData && clickData.points) || [];
         for (var i = 0; i < points.length; i++) {
           if (points[i].location) {
-            window.location.assign(keepMoment("/grid/" + encodeURIComponent(points[i].location)));
+            // At city zoom the map shows streets (trace meta "street"), zoomed in the grids.
+            var level = (points[i].data && points[i].data.meta === "street") ? "/street/" : "/grid/";
+            window.location.assign(keepMoment(level + encodeURIComponent(points[i].location)));
             break;
           }
         }

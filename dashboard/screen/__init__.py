@@ -25,13 +25,13 @@ from dashboard.labels import current_locale, t
 from dashboard.screen import charts, feed, header, kpis, ranking, refresh
 from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
-from data.clock import utcnow
 from data.history import BadMoment
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.history import read_screen_at
 from data.read.scope import stat_scope
-from data.read.screen import METRICS, read_screen
+from data.read.screen import METRICS
+from data.read.snapshots import shared_screen
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,9 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
             if moment is None:
-                snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+                snapshot = shared_screen(
+                    session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+                )
             else:
                 snapshot = read_screen_at(session, viewer, moment, tz=tz, database=db())
             tree = directory(session)
@@ -88,7 +90,14 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
     body = html.Div(
         [
             kpis.layout(snapshot.kpis if snapshot else None, sent),
-            map_part.layout(snapshot, geometry, scope, tree, metric, cfg, base_url, sent),
+            map_part.layout(
+                map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, tree=tree)
+                if snapshot and geometry
+                else None,
+                tree,
+                sent,
+                metric,
+            ),
             html.Div(
                 [
                     ranking.layout(
@@ -135,6 +144,7 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
 
 def register_callbacks(app) -> None:
     refresh.register_callbacks(app)
+    map_part.register_callbacks(app)  # level of detail: streets or grids by zoom (issue #14)
     # Clock and stale marker, every second, in the browser.
     app.clientside_callback(
         ClientsideFunction("gcc", "tick"),

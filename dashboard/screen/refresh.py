@@ -21,11 +21,12 @@ from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied
-from data.clock import utcnow
+from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.history import read_screen_at
 from data.read.scope import stat_scope
-from data.read.screen import METRICS, read_screen
+from data.read.screen import METRICS
+from data.read.snapshots import shared_screen
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,11 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta, moment=None):
         with reader() as session:
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
+            tree = directory(session)
             if moment is None:
-                snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+                snapshot = shared_screen(
+                    session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+                )
             else:
                 snapshot = read_screen_at(session, viewer, moment, tz=tz, database=db())
     except AccessDenied:
@@ -81,7 +85,8 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta, moment=None):
         log.exception("screen refresh failed; keeping the last data")
         return keep
     base_url = request.host_url.rstrip("/")
-    figure, meta = map_part.update(snapshot, geometry, scope, metric, client_meta, cfg, base_url, sent, focus)
+    view = map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, focus, tree)
+    figure, meta = map_part.update(view, client_meta, sent)
     chart_out = charts.update(snapshot, tz, sent)
     return [
         kpis.update(snapshot.kpis, sent),

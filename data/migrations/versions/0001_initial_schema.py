@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 06:27:05.430514
+Create Date: 2026-12-01 06:29:27.869887
 """
 
 from alembic import op
@@ -219,6 +219,13 @@ def upgrade() -> None:
     sa.Column('delivery', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('week')
+    )
+    op.create_table('shared_values',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('value', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', data.clock.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key')
     )
     op.create_table('api_keys',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -586,6 +593,7 @@ def downgrade() -> None:
 
     op.drop_table('boundaries')
     op.drop_table('api_keys')
+    op.drop_table('shared_values')
     op.drop_table('reports')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_parent_id'))
