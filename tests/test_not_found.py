@@ -43,7 +43,7 @@ def regions(db):
         return tree, grid, community, street
 
 
-@pytest.mark.parametrize("path", ["/no-such-page", "/grid", "/reports", "/compare", "/not-found-404", "/a/b/c"])
+@pytest.mark.parametrize("path", ["/no-such-page", "/grid", "/compare", "/not-found-404", "/a/b/c"])
 def test_unknown_paths_are_a_real_404_with_the_page_shell(app, path):
     for client in (client_as(app), client_as(app, "admin")):
         answer = client.get(path, headers=HTML)
