@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so `Base.metadata` is complete for Alembic and tests.
 A module that adds tables adds one import line here."""
 
+import data.alerts.models  # early warning: alerts, evidence, IoT alarm log (issue #11)
 import data.intake_tables  # noqa: F401 - intake: API keys, idempotency, photos (issue #5)
 from data import audit, users  # noqa: F401 - access control tables (issue #6)
 from data.models import Base
