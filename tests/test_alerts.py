@@ -178,3 +178,18 @@ def test_merge_links_the_reports_to_one_parent_order(db, settings, district):
         assert s.scalar(select(func.count()).select_from(AlertEvidence)) == 5
     with db.session() as s, pytest.raises(DomainError):
         store.merge(s, dispatcher, alert.id, parent_id=999999)
+
+
+def test_the_demo_incidents_are_found_by_the_first_run(db, settings, district):
+    from data.demo.incidents import plant
+
+    now = utcnow()
+    with db.session() as s:
+        planted = plant(s, now)
+    summary = run_job(db, settings, now)
+    found = {a.kind: a for a in alerts(db)}
+    assert summary["raised"] == 3, [(a.kind, a.dedup_key, a.evidence_count, a.detail) for a in alerts(db)]
+    assert set(found) == {"surge", "recurring", "device"}
+    with db.reader() as s:
+        for p in planted:
+            assert set(p.tickets) <= store.evidence_of(s, found[p.kind].id), p.kind

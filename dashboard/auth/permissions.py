@@ -84,6 +84,7 @@ PAGES: dict[str, Access] = {
     "/desk": Access("desk"),
     "/desk/<ticket_id>": Access("desk"),
     "/ticket/<ticket_id>": Access("tickets"),
+    "/alerts": Access("desk"),  # the alerts queue (issue #11)
 }
 
 # Callbacks defined outside a page module, by module prefix.
@@ -94,4 +95,6 @@ CALLBACK_MODULES: dict[str, Access] = {
     "dashboard.desk": Access("desk"),  # the desk's queues (issue #4)
     "dashboard.desk.actions": Access("ticket_actions"),  # the action panel, on /desk and /ticket (issue #4)
     "dashboard.ticketview": Access("tickets"),  # the ticket page after an action (issue #4)
+    "dashboard.alerts.wall": Access("aggregates"),  # the wall's 预警 panel and markers (issue #11)
+    "dashboard.alerts.queue": Access("desk"),  # the desk's alerts queue and its actions (issue #11)
 }

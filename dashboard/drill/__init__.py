@@ -15,7 +15,7 @@ from dashboard.common.chrome import breadcrumb, card, shell
 from dashboard.common.context import reader, settings
 from dashboard.common.fmt import count, percent
 from dashboard.common.geojson import layer_url
-from dashboard.common.inputs import as_dict, as_str
+from dashboard.common.inputs import as_dict, as_int, as_str
 from dashboard.drill import table
 from dashboard.figures import maps, theme
 from dashboard.figures.charts import empty_figure, weekly_figure
@@ -61,6 +61,8 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         page = region_page(session, viewer, code or "", level=level)
         main_codes = main_categories(session)
         filters, problems = parse_filters(query, {c for c, _ in main_codes})
+        filters, notice = alert_filter(session, viewer, filters, query.get("alert"))
+        problems += notice
         tickets = None
         if viewer.can("tickets"):
             tickets = ticket_table(session, viewer, page.region, filters, now=now, tz=tz)
@@ -252,6 +254,21 @@ def count_text(tickets) -> str:
     if tickets.truncated:
         return t("drill.rows_shown", total=f"{tickets.total:,}", shown=f"{len(tickets.rows):,}")
     return t("drill.rows", total=f"{tickets.total:,}")
+
+
+def alert_filter(session, viewer: Viewer, filters: TicketFilters, alert) -> tuple[TicketFilters, list[str]]:
+    """?alert=<id> (a link from the 预警 panel or queue): only that alert's evidence tickets."""
+    from dataclasses import replace
+
+    from data.alerts.read import evidence_ids
+
+    alert_id = as_int(alert, None, lo=1) if alert else None
+    if alert is None:
+        return filters, []
+    ids = evidence_ids(session, viewer, alert_id) if alert_id else None
+    if ids is None:
+        return filters, [f"alert={alert!s:.20}"]
+    return replace(filters, ids=ids), [t("alerts.filtered", id=alert_id)]
 
 
 def tickets_card(viewer, page: RegionPage, tickets, filters: TicketFilters, main_codes, tz: str) -> html.Section:

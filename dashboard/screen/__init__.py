@@ -18,6 +18,7 @@ import logging
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from flask import request
 
+from dashboard.alerts import wall as alerts_wall
 from dashboard.common.access import refusal
 from dashboard.common.context import reader, sent_values, settings
 from dashboard.labels import current_locale, t
@@ -85,6 +86,7 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
                         snapshot.ranking_best if snapshot else None, snapshot.ranking_worst if snapshot else None, sent
                     ),
                     feed.layout(snapshot.feed if snapshot else None, tz, sent),
+                    alerts_wall.layout(viewer),  # 预警 (issue #11): its own refresh and map markers
                 ],
                 className="screen-side",
             ),

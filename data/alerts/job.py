@@ -83,12 +83,12 @@ def run(session: Session, settings, now: datetime | None = None, *, th: Threshol
         new_mark["ticket_id"] = session.scalar(select(func.max(Ticket.id)).where(Ticket.created_at <= now)) or 0
         new_mark["alarm_id"] = session.scalar(select(func.max(IotAlarm.id)).where(IotAlarm.at <= now)) or 0
     outcome: Counter = Counter()
+    if alarms:  # first: a sensor's comebacks are its alert, not also a recurring spot
+        _devices(session, alarms, now, th, outcome)
     if touched:
         _surges(session, touched, now, th, outcome)
         _clusters(session, touched, now, th, outcome)
         _recurring(session, touched, now, th, outcome)
-    if alarms:
-        _devices(session, alarms, now, th, outcome)
     save_watermark(session, new_mark)
     session.flush()
     return {
@@ -225,6 +225,9 @@ def _recurring(session: Session, touched, now: datetime, th: Thresholds, outcome
         for finding in detect.recurring([_report(x, now) for x in rows], now, th):
             if r.id in finding.evidence:
                 seen.update(finding.evidence)
+                if store.covered(session, ("device",), finding.category_id, finding.evidence, share=0.5):
+                    outcome["covered"] += 1
+                    continue
                 _record(session, finding, now, outcome, 1)
 
 

@@ -64,6 +64,11 @@ def generate(
             session, world, locator, rng, days=days, photos=photos, people=people, progress=history_progress
         )
         say("writing")
+    from data.demo.incidents import plant
+
+    with db.session() as session:
+        # Incidents for the early warning to find (issue #11): a burst, a recurring spot, a sensor.
+        stats["incidents"] = len(plant(session))
     from data import aggregates
 
     with db.engine.begin() as conn:
