@@ -33,8 +33,7 @@ MARKED = 50  # points on the map
 
 def item(a: AlertRecord, tz: str) -> html.Li:
     area = a.area_name or (a.device_id or "")
-    if a.kind == "device" and a.device_id:
-        area = f"{a.device_id} · {a.area_name or ''}".strip(" ·")
+    hint = " ".join(x for x in (a.device_id, a.area_name, f"{a.score:g}") if x)
     body = [
         html.Span(t(f"alerts.kind.{a.kind}"), className=f"alert-kind alert-kind-{a.kind}"),
         html.Span(a.category or "", className="alert-category"),
@@ -43,7 +42,7 @@ def item(a: AlertRecord, tz: str) -> html.Li:
         html.Span(local(a.last_seen, tz, "%H:%M"), className="alert-time"),
     ]
     inner = html.A(body, href=a.drill_url, className="alert-link") if a.drill_url else html.Span(body)
-    return html.Li(inner, className=f"alert-item alert-state-{a.state}", title=f"{a.score:g}")
+    return html.Li(inner, className=f"alert-item alert-state-{a.state}", title=hint)
 
 
 def render(items: list[AlertRecord], tz: str) -> list:

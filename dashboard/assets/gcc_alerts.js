@@ -5,7 +5,16 @@
 (function () {
   "use strict";
   var SOURCE = "gcc-alerts", HALO = "gcc-alerts-halo", CORE = "gcc-alerts-core";
-  var state = { points: [], map: null, timer: null };
+  var state = { points: [], map: null, timer: null, ticks: 0 };
+
+  /* Plotly adds its layers after ours (and again after a rebuild): keep the markers on top. */
+  function onTop(map) {
+    var order = map.getLayersOrder ? map.getLayersOrder() : map.getStyle().layers.map(function (l) { return l.id; });
+    if (order[order.length - 1] !== CORE) {
+      map.moveLayer(HALO);
+      map.moveLayer(CORE);
+    }
+  }
 
   function currentMap() {
     var gd = document.querySelector("#screen-map .js-plotly-plot");
@@ -20,7 +29,7 @@
         return {
           type: "Feature",
           geometry: { type: "Point", coordinates: [p.lon, p.lat] },
-          properties: { url: p.url, kind: p.kind, size: Math.min(10, 5 + Math.log2(1 + (p.n || 1))) }
+          properties: { url: p.url, kind: p.kind, size: Math.min(16, 8 + 2 * Math.log2(1 + (p.n || 1))) }
         };
       })
     };
@@ -33,13 +42,13 @@
     map.addSource(SOURCE, { type: "geojson", data: features() });
     map.addLayer({
       id: HALO, type: "circle", source: SOURCE,
-      paint: { "circle-color": "#ff4d5e", "circle-opacity": 0.35, "circle-radius": ["get", "size"], "circle-blur": 0.4 }
+      paint: { "circle-color": "#ff2d55", "circle-opacity": 0.4, "circle-radius": ["get", "size"], "circle-blur": 0.3 }
     });
     map.addLayer({
       id: CORE, type: "circle", source: SOURCE,
       paint: {
-        "circle-color": "#ff4d5e", "circle-radius": ["*", 0.6, ["get", "size"]],
-        "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5
+        "circle-color": "#ffd400", "circle-radius": ["*", 0.55, ["get", "size"]],
+        "circle-stroke-color": "#ff2d55", "circle-stroke-width": 2.5
       }
     });
     map.on("click", CORE, function (e) {
@@ -59,9 +68,10 @@
         if (!attach(map)) { return; }
         state.map = map;
       }
+      if (map.getLayersOrder || ++state.ticks % 12 === 0) { onTop(map); }
       var phase = (Date.now() % 1600) / 1600;  /* one pulse every 1.6 s */
-      map.setPaintProperty(HALO, "circle-radius", ["*", 1 + 2.2 * phase, ["get", "size"]]);
-      map.setPaintProperty(HALO, "circle-opacity", 0.45 * (1 - phase));
+      map.setPaintProperty(HALO, "circle-radius", ["*", 0.8 + 2.4 * phase, ["get", "size"]]);
+      map.setPaintProperty(HALO, "circle-opacity", 0.6 * (1 - phase));
     } catch (e) {
       state.map = null;  /* the style was being replaced: attach again next tick */
     }

@@ -86,11 +86,11 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
                         snapshot.ranking_best if snapshot else None, snapshot.ranking_worst if snapshot else None, sent
                     ),
                     feed.layout(snapshot.feed if snapshot else None, tz, sent),
-                    alerts_wall.layout(viewer),  # 预警 (issue #11): its own refresh and map markers
                 ],
                 className="screen-side",
             ),
             html.Div(charts.layout(snapshot, tz, sent), className="screen-bottom"),
+            alerts_wall.layout(viewer),  # 预警 (issue #11): over the map's corner, own refresh and markers
         ],
         className="screen-body",
     )
