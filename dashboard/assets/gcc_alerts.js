@@ -77,6 +77,12 @@
     }
   }
 
+  /* For tests and the curious: how many markers the map shows now. */
+  window.gccAlertMarkers = function () {
+    var map = currentMap();
+    return map && map.getSource(SOURCE) ? state.points.length : 0;
+  };
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     gccAlerts: {
       mark: function (points) {
