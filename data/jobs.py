@@ -132,8 +132,14 @@ def detect_alerts(db: Database, settings: Settings) -> dict:
     """Early warning (issue #11): the detectors over what changed since the last run."""
     from data.alerts import job
 
-    with db.session() as session:
-        return job.run(session, settings)
+    with db.sessions() as session:  # committed after each detector's writes (short write locks)
+        try:
+            summary = job.run(session, settings, commit=session.commit)
+            session.commit()
+            return summary
+        except Exception:
+            session.rollback()
+            raise
 
 
 def simulate(db: Database, settings: Settings) -> dict:

@@ -148,3 +148,9 @@ def test_device_flapping_fires_on_many_separate_episodes():
     found = detect.devices(alarms, {}, NOW, TH)  # none closed, but four separate tickets: flapping
     assert len(found) == 1 and found[0].detail["flapping"]
     assert detect.devices(alarms[:3], {}, NOW, TH) == []
+
+
+def test_recurring_counts_closings_that_did_not_last_not_reports():
+    # One closing, then two reports nearby (a busy spot): one comeback, below the minimum of two.
+    busy = [_closed_loop(1, 20, 18), Report(2, 7, NOW - timedelta(days=5), LON, LAT), Report(3, 7, at(2), LON, LAT)]
+    assert detect.recurring(busy, NOW, TH) == []

@@ -287,7 +287,8 @@ def clusters(reports: Sequence[Report], now: datetime, th: Thresholds) -> list[F
 def recurring(reports: Sequence[Report], now: datetime, th: Thresholds) -> list[Finding]:
     """Spots where one category came back after closing: a report within `recurring_radius_m` of
     an earlier report of the category that was closed at most `recurring_days` before it. Linked
-    reports form a spot; a spot with at least `recurring_min` comebacks is a finding."""
+    reports form a spot; its comebacks are the closings that did not last (each counted once,
+    however many reports followed it); a spot with at least `recurring_min` is a finding."""
     pts = sorted(
         (r for r in reports if r.lon is not None and r.lat is not None and r.created_at <= now),
         key=lambda r: (r.created_at, r.id),
@@ -312,7 +313,7 @@ def recurring(reports: Sequence[Report], now: datetime, th: Thresholds) -> list[
             if j == i or closed is None or closed > now or p.created_at >= r.created_at:
                 continue
             if closed <= r.created_at <= closed + window:
-                comebacks.add(i)
+                comebacks.add(j)  # this closing did not last
                 parent[root(i)] = root(j)
     spots: dict[int, list[int]] = defaultdict(list)
     for i in range(len(pts)):

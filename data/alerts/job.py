@@ -57,14 +57,25 @@ def save_watermark(session: Session, mark: dict) -> None:
         state.value = json.dumps(mark)
 
 
-def run(session: Session, settings, now: datetime | None = None, *, th: Thresholds | None = None) -> dict:
-    """One incremental run; returns its summary (what was examined and what changed)."""
+def run(
+    session: Session,
+    settings,
+    now: datetime | None = None,
+    *,
+    th: Thresholds | None = None,
+    since: datetime | None = None,
+    commit=None,
+) -> dict:
+    """One incremental run; returns its summary (what was examined and what changed). `since`
+    (a replay of history: bench/bench_alerts.py) examines what was created in (since, now]
+    instead of what is newer than the watermark. `commit` (the scheduler's, data.jobs): called
+    after each stage's writes, so SQLite's write lock is held for writing only."""
     t0 = perf_counter()
     now = now or utcnow()
     th = th or Thresholds.from_settings(settings)
-    mark = load_watermark(session)
+    mark = None if since is not None else load_watermark(session)
     if mark is None:
-        since = now - timedelta(hours=settings.gcc_alert_lookback_hours)
+        since = since or now - timedelta(hours=settings.gcc_alert_lookback_hours)
         touched = session.execute(
             select(*TICKET_COLUMNS).where(Ticket.created_at > since, Ticket.created_at <= now)
         ).all()
@@ -83,12 +94,28 @@ def run(session: Session, settings, now: datetime | None = None, *, th: Threshol
         new_mark["ticket_id"] = session.scalar(select(func.max(Ticket.id)).where(Ticket.created_at <= now)) or 0
         new_mark["alarm_id"] = session.scalar(select(func.max(IotAlarm.id)).where(IotAlarm.at <= now)) or 0
     outcome: Counter = Counter()
+    # Each stage reads (nothing locked), then writes its findings (and commits, given `commit`):
+    # on SQLite the write lock is then held for the writes only, not for a whole first run.
+    stages = []
     if alarms:  # first: a sensor's comebacks are its alert, not also a recurring spot
-        _devices(session, alarms, now, th, outcome)
+        stages.append(lambda: _devices(session, alarms, now, th))
     if touched:
-        _surges(session, touched, now, th, outcome)
-        _clusters(session, touched, now, th, outcome)
-        _recurring(session, touched, now, th, outcome)
+        stages += [
+            lambda: _surges(session, touched, now, th, "grid"),
+            lambda: _surges(session, touched, now, th, "community"),
+            lambda: _clusters(session, touched, now, th),
+            lambda: _recurring(session, touched, now, th),
+        ]
+    for stage in stages:
+        pending = stage()
+        for finding, min_new, cover in pending:
+            outcome["findings"] += 1
+            if cover and store.covered(session, cover[0], finding.category_id, finding.evidence, share=cover[1]):
+                outcome["covered"] += 1
+                continue
+            outcome[store.upsert(session, finding, place_of(session, finding), now, min_new=min_new)] += 1
+        if pending and commit is not None:
+            commit()
     save_watermark(session, new_mark)
     session.flush()
     return {
@@ -125,11 +152,6 @@ def place_of(session: Session, finding: Finding, rows: dict[int, Report] | None 
     return store.Place(region_id, grid_id, community_id, street_id, lon, lat)
 
 
-def _record(session: Session, finding: Finding, now: datetime, outcome: Counter, min_new: int) -> None:
-    outcome["findings"] += 1
-    outcome[store.upsert(session, finding, place_of(session, finding), now, min_new=min_new)] += 1
-
-
 # ----------------------------------------------------------------------------------------------
 # Detectors over what was touched
 
@@ -138,35 +160,36 @@ def _data_start(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Ticket.created_at)))
 
 
-def _surges(session: Session, touched, now: datetime, th: Thresholds, outcome: Counter) -> None:
+def _surges(session: Session, touched, now: datetime, th: Thresholds, level: str) -> list:
+    """Surges of the grid × category (or community × category) pairs the new reports touched.
+    A community surge that one grid's surge already holds is not raised again (cover)."""
     start = now - th.surge_weeks * detect.WEEK - timedelta(hours=max(th.surge_hours))
     data_start = _data_start(session)
-    for level, column in (("grid", Ticket.grid_id), ("community", Ticket.community_id)):
-        pairs = {(getattr(r, f"{level}_id"), r.category_id) for r in touched if getattr(r, f"{level}_id") is not None}
-        areas = sorted({a for a, _ in pairs})
-        by_pair: dict[tuple[int, int], list[Report]] = defaultdict(list)
-        for i in range(0, len(areas), CHUNK):
-            chunk = areas[i : i + CHUNK]
-            cats = sorted({c for a, c in pairs if a in set(chunk)})
-            rows = session.execute(
-                select(*TICKET_COLUMNS).where(
-                    column.in_(chunk), Ticket.category_id.in_(cats), Ticket.created_at > start, Ticket.created_at <= now
-                )
-            ).all()
-            for row in rows:
-                key = (getattr(row, f"{level}_id"), row.category_id)
-                if key in pairs:
-                    by_pair[key].append(_report(row, now))
-        for (area, category), reports in sorted(by_pair.items()):
-            finding = detect.surge(
-                reports, now, th, area_level=level, area_id=area, category_id=category, data_start=data_start
+    column = Ticket.grid_id if level == "grid" else Ticket.community_id
+    pairs = {(getattr(r, f"{level}_id"), r.category_id) for r in touched if getattr(r, f"{level}_id") is not None}
+    areas = sorted({a for a, _ in pairs})
+    by_pair: dict[tuple[int, int], list[Report]] = defaultdict(list)
+    for i in range(0, len(areas), CHUNK):
+        chunk = areas[i : i + CHUNK]
+        chosen = set(chunk)
+        cats = sorted({c for a, c in pairs if a in chosen})
+        rows = session.execute(
+            select(Ticket.id, column, Ticket.category_id, Ticket.created_at).where(
+                column.in_(chunk), Ticket.category_id.in_(cats), Ticket.created_at > start, Ticket.created_at <= now
             )
-            if finding is None:
-                continue
-            if level == "community" and store.covered(session, ("surge",), category, finding.evidence):
-                outcome["covered"] += 1
-                continue
-            _record(session, finding, now, outcome, th.surge_min_count)
+        ).all()
+        for tid, area, category, created in rows:
+            if (area, category) in pairs:
+                by_pair[(area, category)].append(Report(tid, category, created))
+    out = []
+    cover = (("surge",), 0.8) if level == "community" else None
+    for (area, category), reports in sorted(by_pair.items()):
+        finding = detect.surge(
+            reports, now, th, area_level=level, area_id=area, category_id=category, data_start=data_start
+        )
+        if finding is not None:
+            out.append((finding, th.surge_min_count, cover))
+    return out
 
 
 def _bbox(points, radius_m: float):
@@ -177,8 +200,9 @@ def _bbox(points, radius_m: float):
     return min(lons) - dlon, max(lons) + dlon, min(lats) - dlat, max(lats) + dlat
 
 
-def _clusters(session: Session, touched, now: datetime, th: Thresholds, outcome: Counter) -> None:
+def _clusters(session: Session, touched, now: datetime, th: Thresholds) -> list:
     since = now - timedelta(hours=th.cluster_hours)
+    out = []
     by_category: dict[int, list] = defaultdict(list)
     for r in touched:
         if r.lon is not None and r.lat is not None and r.created_at > since:
@@ -197,17 +221,15 @@ def _clusters(session: Session, touched, now: datetime, th: Thresholds, outcome:
         ).all()
         new_ids = {r.id for r in touched}
         for finding in detect.clusters([_report(r, now) for r in rows], now, th):
-            if not new_ids.intersection(finding.evidence):
-                continue
-            if store.covered(session, ("surge",), category, finding.evidence):
-                outcome["covered"] += 1
-                continue
-            _record(session, finding, now, outcome, th.cluster_min_count)
+            if new_ids.intersection(finding.evidence):
+                out.append((finding, th.cluster_min_count, (("surge",), 0.8)))
+    return out
 
 
-def _recurring(session: Session, touched, now: datetime, th: Thresholds, outcome: Counter) -> None:
+def _recurring(session: Session, touched, now: datetime, th: Thresholds) -> list:
     reach = timedelta(days=3 * th.recurring_days)
     seen: set[int] = set()
+    out = []
     for r in touched:
         if r.lon is None or r.lat is None or r.id in seen:
             continue
@@ -225,14 +247,14 @@ def _recurring(session: Session, touched, now: datetime, th: Thresholds, outcome
         for finding in detect.recurring([_report(x, now) for x in rows], now, th):
             if r.id in finding.evidence:
                 seen.update(finding.evidence)
-                if store.covered(session, ("device",), finding.category_id, finding.evidence, share=0.5):
-                    outcome["covered"] += 1
-                    continue
-                _record(session, finding, now, outcome, 1)
+                # A sensor's comebacks are its device alert already.
+                out.append((finding, 1, (("device",), 0.5)))
+    return out
 
 
-def _devices(session: Session, alarms, now: datetime, th: Thresholds, outcome: Counter) -> None:
+def _devices(session: Session, alarms, now: datetime, th: Thresholds) -> list:
     since = now - timedelta(hours=th.device_hours)
+    out = []
     devices = sorted({(a.device_id, a.alarm_type) for a in alarms})
     for device_id, alarm_type in devices:
         rows = session.scalars(
@@ -250,5 +272,5 @@ def _devices(session: Session, alarms, now: datetime, th: Thresholds, outcome: C
         for finding in detect.devices(
             [Alarm(a.device_id, a.alarm_type, a.ticket_id, a.at) for a in rows], closed, now, th
         ):
-            finding = Finding(**{**finding.__dict__, "category_id": category})
-            _record(session, finding, now, outcome, 1)
+            out.append((Finding(**{**finding.__dict__, "category_id": category}), 1, None))
+    return out
