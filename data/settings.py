@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     gcc_alert_cluster_hours: float = Field(24.0, gt=0, le=720, description="... within this many hours,")
     gcc_alert_cluster_min_count: int = Field(4, ge=2, le=1000, description="... at least this many of them.")
     gcc_alert_recurring_radius_m: float = Field(
-        30.0, gt=0, le=1000, description="Recurring: a spot is reports of one category this close (metres);"
+        20.0, gt=0, le=1000, description="Recurring: a spot is reports of one category this close (metres);"
     )
     gcc_alert_recurring_days: float = Field(
         30.0, gt=0, le=365, description="... a comeback is a report there at most this many days after one closed;"

@@ -39,7 +39,7 @@ class Thresholds:
     cluster_radius_m: float = 150.0
     cluster_hours: float = 24.0
     cluster_min_count: int = 4
-    recurring_radius_m: float = 30.0
+    recurring_radius_m: float = 20.0
     recurring_days: float = 30.0
     recurring_min: int = 2
     device_hours: float = 72.0

@@ -36,7 +36,9 @@ TICKET_COLUMNS = (
     Ticket.grid_id,
     Ticket.community_id,
     Ticket.closed_at,
+    Ticket.status,
 )
+NOT_A_COMEBACK = ("rejected", "duplicate")  # refused, or a repeat of an open order: not "came back"
 
 
 def _report(row, now: datetime) -> Report:
@@ -244,7 +246,8 @@ def _recurring(session: Session, touched, now: datetime, th: Thresholds) -> list
         if r.grid_id is not None:  # the grid's index; a spot straddling a border is seen from each side
             where.append(Ticket.grid_id == r.grid_id)
         rows = session.execute(select(*TICKET_COLUMNS).where(*where)).all()
-        for finding in detect.recurring([_report(x, now) for x in rows], now, th):
+        spot = [_report(x, now) for x in rows if x.status not in NOT_A_COMEBACK]
+        for finding in detect.recurring(spot, now, th):
             if r.id in finding.evidence:
                 seen.update(finding.evidence)
                 # A sensor's comebacks are its device alert already.
