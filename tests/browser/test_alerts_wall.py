@@ -1,7 +1,8 @@
 """Early warning on the wall (issue #11), in headless Chromium against the shared live server: a
 burst of reports posted through /api/v1 becomes an alert (the scheduler's detect_alerts job,
 GCC_ALERT_SECONDS from LIVE_ENV) that appears in the wall's 预警 panel and as a marker on the
-map; its link opens the grid's drill-down filtered to the evidence."""
+map; its link opens the grid's drill-down filtered to the evidence, and the desk's queue
+(/alerts) acknowledges it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import shapely
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from data.alerts.models import Alert
 from data.models import Region
 from data.regions import current_boundary
 from tests.auth_helpers import kiosk_url, login_as
@@ -74,5 +76,13 @@ def test_a_burst_posted_through_the_api_appears_in_the_wall_alerts_panel(live, b
         page.goto(live.url + href)
         expect(page.locator(".page-notice")).to_contain_text("证据工单", timeout=30_000)
         expect(page.locator("#drill-count")).to_have_text(re.compile(rf"(^|\D){shown}(\D|$)"), timeout=30_000)
+        # The desk's queue: choose the alert, acknowledge it (audited, scoped: data.alerts.store).
+        alert_id = int(href.split("alert=")[1].split("&")[0])
+        page.goto(live.url + "/alerts")
+        page.locator(".ag-row", has_text=grid_name).filter(has_text="电梯故障").first.click()
+        page.get_by_role("button", name="确认").click()
+        expect(page.locator("#alerts-message")).to_contain_text("已确认", timeout=30_000)
+        with live.database.reader() as s:
+            assert s.get(Alert, alert_id).state == "acknowledged"
     finally:
         context.close()
