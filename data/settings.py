@@ -180,20 +180,28 @@ class Settings(BaseSettings):
     )
     gcc_alert_surge_weeks: int = Field(8, ge=1, le=52, description="Weeks of baseline for the surge detector.")
     gcc_alert_surge_p: float = Field(
+        1e-5,
+        gt=0,
+        lt=1,
+        json_schema_extra={"readme_default": "`0.00001`"},
+        description="A surge fires when the Poisson upper tail P(count >= observed | baseline) is below this.",
+    )
+    gcc_alert_surge_min_count: int = Field(
+        5, ge=2, le=1000, description="... and the window holds at least this many reports (never one report)."
+    )
+    gcc_alert_background_p: float = Field(
         1e-4,
         gt=0,
         lt=1,
         json_schema_extra={"readme_default": "`0.0001`"},
-        description="A surge fires when the Poisson upper tail P(count >= observed | baseline) is below this.",
-    )
-    gcc_alert_surge_min_count: int = Field(
-        4, ge=2, le=1000, description="... and the window holds at least this many reports (never one report)."
+        description="A cluster or recurring spot is raised only when its count is unusual for that very place: "
+        "Poisson tail against the same circle's reports of the category over the past weeks below this.",
     )
     gcc_alert_cluster_radius_m: float = Field(
         150.0, gt=0, le=5000, description="Cluster: reports of one category this close (metres), across grid borders,"
     )
     gcc_alert_cluster_hours: float = Field(24.0, gt=0, le=720, description="... within this many hours,")
-    gcc_alert_cluster_min_count: int = Field(4, ge=2, le=1000, description="... at least this many of them.")
+    gcc_alert_cluster_min_count: int = Field(5, ge=2, le=1000, description="... at least this many of them.")
     gcc_alert_recurring_radius_m: float = Field(
         20.0, gt=0, le=1000, description="Recurring: a spot is reports of one category this close (metres);"
     )

@@ -60,8 +60,8 @@ def test_surge_needs_the_minimum_count():
 
 
 def test_surge_leaves_out_weeks_before_the_history_began():
-    # Two weeks of history with 3 reports per window: weeks 3-8 are not "zero", they did not exist.
-    usual = baseline(3, weeks=2) + [Report(i, 7, at(0.5 + i)) for i in range(4)]
+    # Two weeks of history with 4 reports per window: weeks 3-8 are not "zero", they did not exist.
+    usual = baseline(4, weeks=2) + [Report(i, 7, at(0.5 + i)) for i in range(5)]
     data_start = NOW - 2 * detect.WEEK - timedelta(hours=12)
     assert detect.surge(usual, NOW, TH, area_level="grid", area_id=1, category_id=7, data_start=data_start) is None
     fired = detect.surge(usual, NOW, Thresholds(surge_p=0.5), area_level="grid", area_id=1, category_id=7)
@@ -154,3 +154,9 @@ def test_recurring_counts_closings_that_did_not_last_not_reports():
     # One closing, then two reports nearby (a busy spot): one comeback, below the minimum of two.
     busy = [_closed_loop(1, 20, 18), Report(2, 7, NOW - timedelta(days=5), LON, LAT), Report(3, 7, at(2), LON, LAT)]
     assert detect.recurring(busy, NOW, TH) == []
+
+
+def test_background_test_tells_a_busy_corner_from_news():
+    quiet = detect.background_test(5, 0, 8 * 7 * 24, 24, TH)
+    busy = detect.background_test(5, 200, 8 * 7 * 24, 24, TH)  # ~3.6 a day there anyway
+    assert quiet["unusual"] and not busy["unusual"]

@@ -32,13 +32,14 @@ class Thresholds:
 
     surge_hours: tuple[int, ...] = (6, 24)
     surge_weeks: int = 8
-    surge_p: float = 1e-4
-    surge_min_count: int = 4
+    surge_p: float = 1e-5
+    surge_min_count: int = 5
     surge_prior_weeks: float = 2.0  # weight of the flat (all-hours) rate in the expectation
     surge_min_expected: float = 0.05  # per window: a never-seen category is not infinitely rare
+    background_p: float = 1e-4  # a cluster or spot against the same circle's own past weeks
     cluster_radius_m: float = 150.0
     cluster_hours: float = 24.0
-    cluster_min_count: int = 4
+    cluster_min_count: int = 5
     recurring_radius_m: float = 20.0
     recurring_days: float = 30.0
     recurring_min: int = 2
@@ -53,6 +54,7 @@ class Thresholds:
             surge_weeks=s.gcc_alert_surge_weeks,
             surge_p=s.gcc_alert_surge_p,
             surge_min_count=s.gcc_alert_surge_min_count,
+            background_p=s.gcc_alert_background_p,
             cluster_radius_m=s.gcc_alert_cluster_radius_m,
             cluster_hours=s.gcc_alert_cluster_hours,
             cluster_min_count=s.gcc_alert_cluster_min_count,
@@ -194,6 +196,21 @@ def surge(
         area_id=area_id,
         detail={"hours": best.hours, "observed": best.observed, "expected": best.expected, "p": float(f"{best.p:.3g}")},
     )
+
+
+def background_test(observed: int, baseline: int, baseline_hours: float, window_hours: float, th: Thresholds) -> dict:
+    """A cluster's (or a spot's) count against the same place's own past: `baseline` reports of the
+    category in the circle over `baseline_hours` before it. A busy corner that always has this
+    many is not news; returns the numbers and whether it is unusual (Poisson tail < background_p)."""
+    expected = baseline * window_hours / baseline_hours if baseline_hours > 0 else 0.0
+    expected = max(expected, th.surge_min_expected)
+    p = poisson_tail(observed, expected)
+    return {
+        "background": baseline,
+        "expected": round(expected, 4),
+        "p": float(f"{p:.3g}"),
+        "unusual": p < th.background_p,
+    }
 
 
 # ----------------------------------------------------------------------------------------------

@@ -222,10 +222,49 @@ def _clusters(session: Session, touched, now: datetime, th: Thresholds) -> list:
             )
         ).all()
         new_ids = {r.id for r in touched}
-        for finding in detect.clusters([_report(r, now) for r in rows], now, th):
-            if new_ids.intersection(finding.evidence):
+        reports = [_report(r, now) for r in rows]
+        for finding in detect.clusters(reports, now, th):
+            if not new_ids.intersection(finding.evidence):
+                continue
+            finding = _against_background(session, finding, reports, th.cluster_radius_m, th.cluster_hours, th)
+            if finding is not None:
                 out.append((finding, th.cluster_min_count, (("surge",), 0.8)))
     return out
+
+
+def _against_background(session: Session, finding: Finding, reports, radius_m: float, window_h: float, th):
+    """The finding, with the place's own past in its detail, if its count is unusual there; else None.
+    The circle: the evidence's centre, wide enough to hold the evidence (at least `radius_m`)."""
+    chosen = [r for r in reports if r.id in set(finding.evidence) and r.lon is not None]
+    if not chosen:
+        return finding
+    lon = sum(r.lon for r in chosen) / len(chosen)
+    lat = sum(r.lat for r in chosen) / len(chosen)
+    reach = max([radius_m] + [_metres(lon, lat, r.lon, r.lat) for r in chosen])
+    end = finding.first_seen
+    start = max(end - th.surge_weeks * detect.WEEK, _data_start(session) or end)
+    lo_lon, hi_lon, lo_lat, hi_lat = _bbox([(lon, lat)], reach)
+    rows = session.execute(
+        select(Ticket.lon, Ticket.lat).where(
+            Ticket.category_id == finding.category_id,
+            Ticket.created_at >= start,
+            Ticket.created_at < end,
+            Ticket.lon.between(lo_lon, hi_lon),
+            Ticket.lat.between(lo_lat, hi_lat),
+        )
+    ).all()
+    baseline = sum(1 for x, y in rows if _metres(lon, lat, x, y) <= reach)
+    window_h = max(window_h, (finding.last_seen - finding.first_seen).total_seconds() / 3600)
+    test = detect.background_test(len(finding.evidence), baseline, (end - start).total_seconds() / 3600, window_h, th)
+    if not test["unusual"]:
+        return None
+    return Finding(**{**finding.__dict__, "detail": {**finding.detail, **test}})
+
+
+def _metres(lon1, lat1, lon2, lat2) -> float:
+    from data.duplicates import distance_m
+
+    return distance_m(lon1, lat1, lon2, lat2)
 
 
 def _recurring(session: Session, touched, now: datetime, th: Thresholds) -> list:
@@ -250,6 +289,9 @@ def _recurring(session: Session, touched, now: datetime, th: Thresholds) -> list
         for finding in detect.recurring(spot, now, th):
             if r.id in finding.evidence:
                 seen.update(finding.evidence)
+                finding = _against_background(session, finding, spot, th.recurring_radius_m, 24.0, th)
+                if finding is None:
+                    continue
                 # A sensor's comebacks are its device alert already.
                 out.append((finding, 1, (("device",), 0.5)))
     return out
