@@ -208,7 +208,7 @@ class Settings(BaseSettings):
     gcc_alert_recurring_days: float = Field(
         30.0, gt=0, le=365, description="... a comeback is a report there at most this many days after one closed;"
     )
-    gcc_alert_recurring_min: int = Field(2, ge=1, le=100, description="... alert at this many comebacks of one spot.")
+    gcc_alert_recurring_min: int = Field(3, ge=1, le=100, description="... alert at this many comebacks of one spot.")
     gcc_alert_device_hours: float = Field(
         72.0, gt=0, le=720, description="Device: window in hours over which an IoT device's alarms are examined;"
     )

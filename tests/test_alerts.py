@@ -68,17 +68,17 @@ def test_the_same_reports_spread_over_grids_and_categories_raise_nothing(db, set
     assert alerts(db) == []
 
 
-def test_a_spot_closed_twice_and_reported_again_is_recurring(db, settings, district):
+def test_a_spot_closed_three_times_and_reported_again_is_recurring(db, settings, district):
     now = utcnow()
     grid = district.grid_ids[1]
     with db.session() as s:
-        for days in (20, 10):
+        for days in (27, 18, 9):
             t = new_ticket(s, grid, "道路破损", at=now - timedelta(days=days))
             run_loop(s, t.id, now - timedelta(days=days))
         last = new_ticket(s, grid, "道路破损", at=now - timedelta(hours=1)).id
     run_job(db, settings, now)
     (alert,) = [a for a in alerts(db) if a.kind == "recurring"]
-    assert alert.detail["comebacks"] == 2 and alert.grid_id == grid
+    assert alert.detail["comebacks"] == 3 and alert.grid_id == grid
     with db.reader() as s:
         assert last in store.evidence_of(s, alert.id)
 

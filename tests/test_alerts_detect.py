@@ -111,21 +111,33 @@ def _closed_loop(first_id: int, opened_days_ago: float, closed_days_ago: float, 
 
 def test_recurring_fires_on_a_spot_that_keeps_coming_back_after_closing():
     spot = [
-        _closed_loop(1, 20, 18),
-        _closed_loop(2, 12, 10, dx=5),  # came back 6 days after closing
-        Report(3, 7, NOW - timedelta(days=2), LON + 8 * M_LON, LAT, grid_id=1),  # and again
+        _closed_loop(1, 28, 26),
+        _closed_loop(2, 20, 18, dx=5),  # came back 6 days after closing
+        _closed_loop(3, 12, 10, dx=-4),  # and again
+        Report(4, 7, NOW - timedelta(days=2), LON + 8 * M_LON, LAT, grid_id=1),  # and again
     ]
     found = detect.recurring(spot, NOW, TH)
     assert len(found) == 1
-    assert found[0].evidence == (1, 2, 3) and found[0].detail["comebacks"] == 2
+    assert found[0].evidence == (1, 2, 3, 4) and found[0].detail["comebacks"] == 3
+    assert detect.recurring(spot[1:], NOW, TH) == []  # closed twice, back twice: below the minimum of three
 
 
 def test_recurring_is_silent_for_the_same_reports_elsewhere_or_long_after():
-    elsewhere = [_closed_loop(1, 20, 18), _closed_loop(2, 12, 10, dx=200), Report(3, 7, NOW, LON + 400 * M_LON, LAT)]
+    elsewhere = [
+        _closed_loop(1, 28, 26),
+        _closed_loop(2, 20, 18, dx=200),
+        _closed_loop(3, 12, 10, dx=400),
+        Report(4, 7, NOW, LON + 600 * M_LON, LAT),
+    ]
     assert detect.recurring(elsewhere, NOW, TH) == []
-    long_after = [_closed_loop(1, 200, 198), _closed_loop(2, 120, 118), Report(3, 7, NOW, LON, LAT)]
+    long_after = [
+        _closed_loop(1, 300, 298),
+        _closed_loop(2, 200, 198),
+        _closed_loop(3, 120, 118),
+        Report(4, 7, NOW, LON, LAT),
+    ]
     assert detect.recurring(long_after, NOW, TH) == []
-    still_open = [Report(1, 7, at(100), LON, LAT), Report(2, 7, at(50), LON, LAT), Report(3, 7, at(1), LON, LAT)]
+    still_open = [Report(i, 7, at(100 - 20 * i), LON, LAT) for i in range(5)]
     assert detect.recurring(still_open, NOW, TH) == []  # repeated while open: duplicates, not comebacks
 
 

@@ -42,7 +42,7 @@ class Thresholds:
     cluster_min_count: int = 5
     recurring_radius_m: float = 20.0
     recurring_days: float = 30.0
-    recurring_min: int = 2
+    recurring_min: int = 3  # "closed three times this month and it keeps coming back"
     device_hours: float = 72.0
     device_after_close: int = 2
     device_flap_episodes: int = 4

@@ -115,7 +115,9 @@ def run(
             if cover and store.covered(session, cover[0], finding.category_id, finding.evidence, share=cover[1]):
                 outcome["covered"] += 1
                 continue
-            outcome[store.upsert(session, finding, place_of(session, finding), now, min_new=min_new)] += 1
+            near = {"cluster": th.cluster_radius_m, "recurring": 2 * th.recurring_radius_m}.get(finding.kind)
+            place = place_of(session, finding)
+            outcome[store.upsert(session, finding, place, now, min_new=min_new, near_m=near)] += 1
         if pending and commit is not None:
             commit()
     save_watermark(session, new_mark)

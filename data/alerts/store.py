@@ -56,13 +56,31 @@ def evidence_of(session: Session, alert_id: int) -> set[int]:
     return set(session.scalars(select(AlertEvidence.ticket_id).where(AlertEvidence.alert_id == alert_id)))
 
 
-def _matching(session: Session, finding: Finding, states) -> Alert | None:
+def _matching(session: Session, finding: Finding, states, place: Place | None = None, near_m=None) -> Alert | None:
     """The newest alert in `states` about the same thing: the same key, or (cluster, recurring:
-    their key names their first report, which a growing group may change) shared evidence."""
+    their key names their first report, which a growing group may change) shared evidence, or
+    the same place (within `near_m` of its marker: the same spot seen again)."""
     stmt = select(Alert).where(Alert.dedup_key == finding.key, Alert.state.in_(states))
     found = session.scalars(stmt.order_by(Alert.id.desc()).limit(1)).first()
     if found is not None or finding.kind not in ("cluster", "recurring"):
         return found
+    if near_m and place is not None and place.lon is not None:
+        from data.duplicates import distance_m
+
+        dlat = near_m / 111_195.0
+        nearby = session.scalars(
+            select(Alert)
+            .where(
+                Alert.kind == finding.kind,
+                Alert.category_id == finding.category_id,
+                Alert.state.in_(states),
+                Alert.lat.between(place.lat - dlat, place.lat + dlat),
+            )
+            .order_by(Alert.id.desc())
+        ).all()
+        for alert in nearby:
+            if alert.lon is not None and distance_m(place.lon, place.lat, alert.lon, alert.lat) <= near_m:
+                return alert
     shared = (
         select(Alert)
         .join(AlertEvidence, AlertEvidence.alert_id == Alert.id)
@@ -99,11 +117,13 @@ def covered(session: Session, kinds: tuple[str, ...], category_id: int | None, e
     return any(n >= share * len(evidence) for n in per_alert.values())
 
 
-def upsert(session: Session, finding: Finding, place: Place, now: datetime, *, min_new: int = 1) -> str:
+def upsert(
+    session: Session, finding: Finding, place: Place, now: datetime, *, min_new: int = 1, near_m: float | None = None
+) -> str:
     """Record a finding: "raised" (a new alert), "grown" (an open one took new evidence),
     "same" (nothing new) or "closed" (its alert was resolved or dismissed and fewer than
     `min_new` reports arrived since)."""
-    alert = _matching(session, finding, OPEN_ALERT_STATES)
+    alert = _matching(session, finding, OPEN_ALERT_STATES, place, near_m)
     if alert is not None:
         have = evidence_of(session, alert.id)
         new = [t for t in finding.evidence if t not in have]
@@ -120,7 +140,7 @@ def upsert(session: Session, finding: Finding, place: Place, now: datetime, *, m
         alert.updated_at = now
         session.flush()
         return "grown"
-    before = _matching(session, finding, ("resolved", "dismissed"))
+    before = _matching(session, finding, ("resolved", "dismissed"), place, near_m)
     if before is not None:
         have = evidence_of(session, before.id)
         if sum(1 for t in finding.evidence if t not in have) < min_new:

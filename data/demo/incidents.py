@@ -2,7 +2,7 @@
 alerts on the wall within minutes of the first start, and the benchmark has a ground truth:
 
 - a burst: six reports of 漏水 from one estate within three hours (a surge, and a cluster);
-- a recurring spot: 道路破损 at one place, closed twice and reported again;
+- a recurring spot: 道路破损 at one place, closed three times and reported again;
 - a flapping sensor: a PM2.5 sensor that alarms again each time its ticket is closed.
 
 Every ticket goes through data.workflow like any other (reports, then the closed loop); the
@@ -96,17 +96,18 @@ def plant_burst(session: Session, grid_id: int, end: datetime, *, n: int = 6, co
 
 
 def plant_recurring(session: Session, grid_id: int, last: datetime, *, code: str = "0301") -> Planted:
-    """One spot reported, closed, reported again 9 days later, closed, and reported once more at `last`."""
+    """One spot reported and closed three times in four weeks (each time back about a week after
+    closing), and reported once more at `last`."""
     lon, lat = _point(session, grid_id)
     lon, lat = _offset(lon, lat, 60, -40)
     ids = []
-    for k, days in enumerate((20, 11)):
+    for k, days in enumerate((27, 18, 9)):
         at = last - timedelta(days=days)
         t = _report(session, code, *_offset(lon, lat, 3 * k, 2 * k), at, "patrol", "路面坑洼，已多次修补")
         _close(session, t.id, at, 30)
         ids.append(t.id)
     ids.append(_report(session, code, *_offset(lon, lat, 4, -3), last, "resident", "同一处路面又坏了").id)
-    return Planted("recurring", tuple(ids), last - timedelta(days=20), last, grid_id)
+    return Planted("recurring", tuple(ids), last - timedelta(days=27), last, grid_id)
 
 
 def plant_device(session: Session, grid_id: int, last: datetime, *, device: str = "PM25-DEMO-01") -> Planted:
