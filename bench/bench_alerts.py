@@ -385,8 +385,8 @@ def main(argv=None):
         "Delay from the first report depends on the incident (a burst of six over three hours reaches its "
         "minimum count after about two hours; a recurring spot is due at its last report). Planted incidents: "
         "bursts of 5-7 reports of one category from one estate over 3 h; 5 reports within ~80 m of a grid "
-        "corner over 8 h (across the border); spots closed twice and reported again; sensors alarming again "
-        "after each closing. False alerts are alerts whose evidence holds no planted report: on the demo "
+        "corner over 8 h (across the border); spots closed three times and reported again; sensors alarming "
+        "again after each closing. False alerts are alerts whose evidence holds no planted report: on the demo "
         "these are the history's own bursts (its hot spots), so the figure is an upper bound.",
     ]
     table = "\n".join(lines)
