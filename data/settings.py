@@ -98,9 +98,22 @@ class Settings(BaseSettings):
     )
     gcc_session_hours: int = Field(12, ge=1, le=720, description="A login lasts this many hours.")
     gcc_login_max_failures: int = Field(
-        5, ge=1, le=100, description="Failed logins in a row after which an account is locked."
+        5,
+        ge=1,
+        le=100,
+        description="Failed logins for one account name from one client address (within the lockout time) "
+        "after which that name is locked for that address; other addresses can still log in to it.",
     )
-    gcc_login_lockout_minutes: int = Field(15, ge=1, le=10080, description="How long a locked account stays locked.")
+    gcc_login_max_failures_per_address: int = Field(
+        30,
+        ge=1,
+        le=10000,
+        description="Failed logins from one client address, all names together (within the lockout time), "
+        "after which that address may not log in at all until the lockout ends.",
+    )
+    gcc_login_lockout_minutes: int = Field(
+        15, ge=1, le=10080, description="How long a lock lasts, and the time in which failures are counted."
+    )
     gcc_audit_retention_days: int = Field(
         365, ge=183, le=36500, description="Audit rows older than this are pruned daily (at least 183 days = 6 months)."
     )

@@ -4,7 +4,6 @@ document at /api/v1/openapi.json is generated from it (dashboard.api.openapi).""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, url_for
-from sqlalchemy import select
 
 from dashboard.alerts.schemas import AlertChange, AlertOut, AlertPageOut, AlertQuery, alert_out
 from dashboard.api import clients, uploads
@@ -29,7 +28,6 @@ from data.access import Viewer
 from data.alerts import store as alert_store
 from data.alerts.read import AlertFilter, alert_records
 from data.intake import Action, RatingIn, Report
-from data.models import Ticket
 from data.read.ticket_filter import TicketFilter
 from data.read.ticket_records import record_for_token, ticket_record, ticket_records
 
@@ -184,8 +182,7 @@ def post_rating(ticket_id: int, client, body: RatingIn):
 
 
 def action_answer(outcome: intake.Outcome):
-    with _db().reader() as session:
-        status = session.scalar(select(Ticket.status).where(Ticket.id == outcome.ticket_id))
+    status = intake.current_status(_db(), outcome.ticket_id)
     body = ActionOut(
         ticket_id=outcome.ticket_id,
         event_id=outcome.event_id,

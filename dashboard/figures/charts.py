@@ -97,13 +97,7 @@ def hourly_figure(today: list[int], yesterday: list[int], *, current_hour: int, 
     )
     return {
         "data": [
-            {
-                "type": "bar",
-                "name": text("hourly.today", locale),
-                "x": hours,
-                "y": today_shown,
-                "marker": {"color": theme.ACCENT},
-            },
+            _bars(text("hourly.today", locale), hours, today_shown, theme.ACCENT),
             {
                 "type": "scatter",
                 "mode": "lines",
@@ -115,6 +109,11 @@ def hourly_figure(today: list[int], yesterday: list[int], *, current_hour: int, 
         ],
         "layout": layout,
     }
+
+
+def _bars(name: str, x: list, y: list, color: str) -> dict:
+    """A named vertical bar trace in one colour."""
+    return {"type": "bar", "name": name, "x": x, "y": y, "marker": {"color": color}}
 
 
 def breakdown_figure(
@@ -180,20 +179,8 @@ def weekly_figure(
     )
     return {
         "data": [
-            {
-                "type": "bar",
-                "name": text("weekly.reported", locale),
-                "x": x,
-                "y": reported,
-                "marker": {"color": theme.BLUE},
-            },
-            {
-                "type": "bar",
-                "name": text("weekly.closed", locale),
-                "x": x,
-                "y": closed,
-                "marker": {"color": theme.GREEN},
-            },
+            _bars(text("weekly.reported", locale), x, reported, theme.BLUE),
+            _bars(text("weekly.closed", locale), x, closed, theme.GREEN),
             {
                 "type": "scatter",
                 "mode": "lines+markers",

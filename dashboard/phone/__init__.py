@@ -16,6 +16,6 @@ blueprint = Blueprint(
 
 
 def register(server: Flask) -> None:
-    from dashboard.phone import csrf, my, report, status  # noqa: F401 - their routes join the blueprint
+    from dashboard.phone import my, report, status  # noqa: F401 - their routes join the blueprint
 
     server.register_blueprint(blueprint)

@@ -8,8 +8,9 @@ from flask import current_app, jsonify, redirect, render_template, request, url_
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import photo_out
+from dashboard.auth import csrf
 from dashboard.common import context
-from dashboard.phone import blueprint, csrf
+from dashboard.phone import blueprint
 from dashboard.viewer import current_viewer
 from data import intake, workflow
 from data.access import Viewer

@@ -12,8 +12,9 @@ from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import categories
 from dashboard.api.v1 import submitted
+from dashboard.auth import csrf
 from dashboard.common import context
-from dashboard.phone import blueprint, csrf, limits, minimap
+from dashboard.phone import blueprint, limits, minimap
 from data import intake
 from data.access import Viewer
 from data.intake import Report

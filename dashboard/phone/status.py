@@ -8,8 +8,9 @@ from flask import jsonify, render_template
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import public_status
+from dashboard.auth import csrf
 from dashboard.common import context
-from dashboard.phone import blueprint, csrf, limits
+from dashboard.phone import blueprint, limits
 from data import intake, workflow
 from data.access import Viewer
 from data.clock import zone

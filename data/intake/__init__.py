@@ -8,7 +8,7 @@
 - actions      act and rate on existing tickets
 """
 
-from data.intake.actions import act, rate, ticket_id_for_token
+from data.intake.actions import act, current_status, rate, ticket_id_for_token
 from data.intake.models import COORD_SYSTEMS, LINE, MAX_ID, SOURCES, TEXT, Action, RatingIn, Report
 from data.intake.reports import submit
 from data.intake.transaction import Caller, IntakeError, Outcome, wgs84_point
@@ -26,6 +26,7 @@ __all__ = [
     "RatingIn",
     "Report",
     "act",
+    "current_status",
     "rate",
     "submit",
     "ticket_id_for_token",

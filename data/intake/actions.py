@@ -95,6 +95,12 @@ def _token(session: Session, ticket_id: int) -> str:
     return session.scalar(select(Ticket.public_token).where(Ticket.id == ticket_id))
 
 
+def current_status(db, ticket_id: int) -> str | None:
+    """The ticket's status now (what an action's answer reports; a replayed answer too)."""
+    with db.reader() as session:
+        return session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
+
+
 def ticket_id_for_token(session: Session, token: str) -> int | None:
     if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", token or ""):
         return None

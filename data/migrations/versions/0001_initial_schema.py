@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 05:21:15.260850
+Create Date: 2026-12-01 06:04:36.881083
 """
 
 from alembic import op
@@ -130,6 +130,13 @@ def upgrade() -> None:
     sa.Column('revoked_at', data.clock.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_sha256')
+    )
+    op.create_table('login_throttle',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('window_start', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('locked_until', data.clock.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key')
     )
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -344,8 +351,7 @@ def upgrade() -> None:
     sa.Column('organisation_id', sa.Integer(), nullable=True),
     sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('demo_password', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', data.clock.UTCDateTime(), nullable=True),
@@ -430,6 +436,22 @@ def upgrade() -> None:
     with op.batch_alter_table('iot_alarms', schema=None) as batch_op:
         batch_op.create_index('ix_iot_alarms_device_at', ['device_id', 'alarm_type', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_iot_alarms_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('login_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_sha256', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('user_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', data.clock.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_sha256')
+    )
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_sessions_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('ratings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -535,6 +557,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ratings_at'))
 
     op.drop_table('ratings')
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
+        batch_op.drop_index(batch_op.f('ix_login_sessions_expires_at'))
+
+    op.drop_table('login_sessions')
     with op.batch_alter_table('iot_alarms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_iot_alarms_ticket_id'))
         batch_op.drop_index('ix_iot_alarms_device_at')
@@ -603,6 +630,7 @@ def downgrade() -> None:
 
     op.drop_table('rate_counters')
     op.drop_table('organisations')
+    op.drop_table('login_throttle')
     op.drop_table('kiosk_tokens')
     op.drop_table('job_status')
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
