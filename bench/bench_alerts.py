@@ -85,7 +85,7 @@ def plant_cluster(session, grid_id: int, end: dt.datetime, code: str) -> plant.P
         p = plant._offset(lon, lat, 40 * ((i % 3) - 1), 35 * ((i // 3) - 0.5))
         ids.append(plant._report(session, code, *p, at, "resident", "同一处反复有人反映").id)
         times.append(at)
-    return plant.Planted("cluster", tuple(ids), times[0], times[3], grid_id)
+    return plant.Planted("cluster", tuple(ids), times[0], times[4], grid_id)  # due at the 5th (the minimum)
 
 
 def plant_all(db: Database, start: dt.datetime, end: dt.datetime, rng: random.Random) -> list[plant.Planted]:

@@ -83,7 +83,9 @@ def _close(session: Session, ticket_id: int, start: datetime, hours: float) -> N
         workflow.apply(session, SYSTEM, ticket_id, workflow.ActionInput(action, at=at, **extra))
 
 
-def plant_burst(session: Session, grid_id: int, end: datetime, *, n: int = 6, code: str = "0402") -> Planted:
+def plant_burst(
+    session: Session, grid_id: int, end: datetime, *, n: int = 6, code: str = "0402", min_count: int = 5
+) -> Planted:
     """`n` reports of one category from one estate over the three hours before `end`."""
     lon, lat = _point(session, grid_id)
     ids, times = [], []
@@ -92,7 +94,8 @@ def plant_burst(session: Session, grid_id: int, end: datetime, *, n: int = 6, co
         p = _offset(lon, lat, 15 * math.cos(i), 15 * math.sin(i))
         ids.append(_report(session, code, *p, at, "resident", "楼上漏水，天花板渗水").id)
         times.append(at)
-    return Planted("surge", tuple(ids), times[0], times[min(3, n - 1)], grid_id)
+    # Due once the surge's minimum count (GCC_ALERT_SURGE_MIN_COUNT, default 5) is reached.
+    return Planted("surge", tuple(ids), times[0], times[min(min_count, n) - 1], grid_id)
 
 
 def plant_recurring(session: Session, grid_id: int, last: datetime, *, code: str = "0301") -> Planted:
