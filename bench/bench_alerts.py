@@ -383,8 +383,8 @@ def main(argv=None):
         f"max {city['max_s']:.3f} s (target ≤ 1 s). The first run after a start examines the last 24 h "
         f"({city['first_tickets']:,} tickets): {city['first_s']:.1f} s.",
         "",
-        "Delay from the first report depends on the incident (a burst of six over three hours reaches its "
-        "minimum count after about two hours; a recurring spot is due at its last report). Planted incidents: "
+        "Delay from the first report depends on the incident (a burst of six over three hours reaches the "
+        "minimum of five after two and a half hours; a recurring spot is due at its last report). Planted incidents: "
         "bursts of 5-7 reports of one category from one estate over 3 h; 5 reports within ~80 m of a grid "
         "corner over 8 h (across the border); spots closed three times and reported again; sensors alarming "
         "again after each closing. False alerts are alerts whose evidence holds no planted report: on the demo "
