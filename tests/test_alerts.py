@@ -193,3 +193,63 @@ def test_the_demo_incidents_are_found_by_the_first_run(db, settings, district):
     with db.reader() as s:
         for p in planted:
             assert set(p.tickets) <= store.evidence_of(s, found[p.kind].id), p.kind
+
+
+def _corner(s, grid_id):
+    """A vertex of the grid's boundary, nudged inside the district (neighbouring grids share it)."""
+    import shapely
+
+    from data.regions import current_boundary
+
+    geom = shapely.from_geojson(current_boundary(s, grid_id).geometry)
+    ring = list((geom.geoms[0] if hasattr(geom, "geoms") else geom).exterior.coords)
+    centre = geom.representative_point()
+    x, y = ring[len(ring) // 3]
+    return x + (centre.x - x) * 0.02, y + (centre.y - y) * 0.02
+
+
+def _reports_around(db, lon, lat, n, now, category="路灯损坏", hours=8.0):
+    from data.locate import locator
+    from data.workflow import Submission, create
+    from tests.helpers import category as cat
+
+    m = 1 / 111_195.0
+    with db.session() as s:
+        out = []
+        for i in range(n):
+            x, y = lon + 40 * ((i % 3) - 1) * m, lat + 35 * ((i // 3) - 0.5) * m
+            sub = Submission(
+                source="resident",
+                category_id=cat(s, category).id,
+                lon=x,
+                lat=y,
+                placement=locator(s).place(x, y),
+                at=now - timedelta(hours=hours - i * hours / n),
+            )
+            out.append(create(s, Viewer(role="resident"), sub))
+        return [(t.id, t.grid_id) for t in out]
+
+
+def test_reports_close_together_across_a_grid_border_are_a_cluster(db, settings, district):
+    now = utcnow()
+    with db.reader() as s:
+        lon, lat = _corner(s, district.grid_ids[3])
+    made = _reports_around(db, lon, lat, 5, now)
+    run_job(db, settings, now)
+    (alert,) = alerts(db)
+    assert alert.kind == "cluster" and alert.evidence_count == 5
+    assert alert.detail["unusual"] and alert.detail["background"] == 0
+    assert len({g for _, g in made}) >= 2, made  # across borders (no grid has a surge of its own)
+
+
+def test_the_same_cluster_at_a_corner_that_always_has_them_is_silent(db, settings, district):
+    now = utcnow()
+    with db.reader() as s:
+        lon, lat = _corner(s, district.grid_ids[3])
+    for week in range(1, 8):  # the same five, every week for seven weeks: this corner's normal
+        _reports_around(db, lon, lat, 5, now - timedelta(days=7 * week))
+    with db.session() as s:
+        job.save_watermark(s, {"ticket_id": s.scalar(select(func.max(Ticket.id))), "alarm_id": 0, "at": ""})
+    _reports_around(db, lon, lat, 5, now)
+    summary = run_job(db, settings, now)
+    assert summary["tickets"] == 5 and summary["raised"] == 0, summary
