@@ -253,3 +253,17 @@ def test_the_same_cluster_at_a_corner_that_always_has_them_is_silent(db, setting
     _reports_around(db, lon, lat, 5, now)
     summary = run_job(db, settings, now)
     assert summary["tickets"] == 5 and summary["raised"] == 0, summary
+
+
+def test_the_scheduler_job_commits_each_detector_and_moves_its_watermark(db, settings, district):
+    from data import jobs
+    from data.demo.incidents import plant
+
+    with db.session() as s:
+        plant(s)
+    summary = jobs.detect_alerts(db, settings)
+    assert summary["raised"] == 3, summary
+    again = jobs.detect_alerts(db, settings)
+    assert again["tickets"] == 0 and again["raised"] == 0
+    with db.reader() as s:
+        assert job.load_watermark(s)["ticket_id"] == s.scalar(select(func.max(Ticket.id)))
