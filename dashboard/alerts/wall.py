@@ -31,7 +31,7 @@ SHOWN = 6  # rows in the panel
 MARKED = 50  # points on the map
 
 
-def item(a: AlertRecord, tz: str) -> html.Li:
+def item(a: AlertRecord, tz: str, linked: bool = True) -> html.Li:
     area = a.area_name or (a.device_id or "")
     hint = " ".join(x for x in (a.device_id, a.area_name, f"{a.score:g}") if x)
     body = [
@@ -41,20 +41,28 @@ def item(a: AlertRecord, tz: str) -> html.Li:
         html.Span(t("alerts.evidence", n=a.evidence_count), className="alert-count"),
         html.Span(local(a.last_seen, tz, "%H:%M"), className="alert-time"),
     ]
-    inner = html.A(body, href=a.drill_url, className="alert-link") if a.drill_url else html.Span(body)
+    inner = html.A(body, href=a.drill_url, className="alert-link") if a.drill_url and linked else html.Span(body)
     return html.Li(inner, className=f"alert-item alert-state-{a.state}", title=hint)
 
 
-def render(items: list[AlertRecord], tz: str) -> list:
+def render(items: list[AlertRecord], tz: str, linked: bool = True) -> list:
+    """The panel's rows; `linked` (the viewer may open drill-downs: not the kiosk) makes them links."""
     if not items:
         return [html.P(t("alerts.empty"), className="panel-empty")]
-    return [item(a, tz) for a in items[:SHOWN]]
+    return [item(a, tz, linked) for a in items[:SHOWN]]
 
 
-def points(items: list[AlertRecord]) -> list[dict]:
-    """The markers: where, how strong (the circle's size), and the drill-down to open."""
+def points(items: list[AlertRecord], linked: bool = True) -> list[dict]:
+    """The markers: where, how strong (the circle's size), and the drill-down to open (if allowed)."""
     return [
-        {"lon": a.lon, "lat": a.lat, "kind": a.kind, "score": a.score, "n": a.evidence_count, "url": a.drill_url or ""}
+        {
+            "lon": a.lon,
+            "lat": a.lat,
+            "kind": a.kind,
+            "score": a.score,
+            "n": a.evidence_count,
+            "url": (a.drill_url or "") if linked else "",
+        }
         for a in items
         if a.lon is not None and a.lat is not None
     ]
@@ -67,6 +75,7 @@ def read(viewer) -> list[AlertRecord]:
 
 def layout(viewer) -> html.Div:
     cfg = settings()
+    linked = viewer.can("drilldown")
     items: list[AlertRecord] = []
     try:
         items = read(viewer)
@@ -75,9 +84,9 @@ def layout(viewer) -> html.Div:
     return html.Div(
         [
             html.H2([t("alerts.title"), html.Span(className="alert-dot")], className="panel-title"),
-            html.Ul(render(items, cfg.gcc_timezone), id=CONTAINER, className="alert-list"),
+            html.Ul(render(items, cfg.gcc_timezone, linked), id=CONTAINER, className="alert-list"),
             dcc.Interval(id=INTERVAL, interval=cfg.gcc_refresh_seconds * 1000),
-            dcc.Store(id=POINTS, data=points(items)),
+            dcc.Store(id=POINTS, data=points(items, linked)),
             html.Div(id=SINK, hidden=True),
         ],
         className="panel screen-alerts-panel",
@@ -93,7 +102,8 @@ def refresh(_n):
     except Exception:
         log.exception("screen alerts refresh failed; keeping the last list")
         return no_update, no_update
-    return render(items, settings().gcc_timezone), points(items)
+    linked = viewer.can("drilldown")
+    return render(items, settings().gcc_timezone, linked), points(items, linked)
 
 
 def register_callbacks(app) -> None:
