@@ -17,6 +17,7 @@ def _serve_args(p):
 
 def serve(args, settings: Settings) -> int:
     from dashboard.auth.announce import announce
+    from dashboard.labels import text
     from dashboard.server import create_app
     from data.demo import database_is_empty, generate
     from data.jobs import start_scheduler
@@ -38,7 +39,7 @@ def serve(args, settings: Settings) -> int:
     scheduler = lock = None
     if settings.gcc_scheduler and not args.no_scheduler:
         scheduler, lock = start_scheduler(db, settings, simulate_demo=simulate)
-    print(f"网格治理指挥中心 on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    print(f"{text('app.title', settings.gcc_locale)} on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     announce(db, settings, args.host, args.port)  # the kiosk link and demo logins (issue #6)
     try:
         if settings.gcc_debug:

@@ -64,7 +64,11 @@ class Settings(BaseSettings):
         "(nothing written); the scheduler and the CLI wait up to 30 s.",
     )
     # Big screen and maps (issue #4).
-    gcc_locale: str = Field("zh", pattern="^(zh|en)$", description="Language of the web pages: zh (default) or en.")
+    gcc_locale: str = Field(
+        "zh",
+        pattern="^(zh|en)$",
+        description="Language of the web and phone pages and of the API's words (labels, notices): zh (default) or en.",
+    )
     gcc_tile_url: str = Field(
         "",
         json_schema_extra={"readme_default": "empty (offline)"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, url_for
 
+from dashboard import labels
 from dashboard.alerts.schemas import AlertChange, AlertOut, AlertPageOut, AlertQuery, alert_out
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
@@ -23,7 +24,7 @@ from dashboard.api.schemas import (
 )
 from dashboard.common.context import db as _db
 from dashboard.common.context import settings as _settings
-from data import duplicates, intake, workflow
+from data import duplicates, intake
 from data.access import Viewer
 from data.alerts import store as alert_store
 from data.alerts.read import AlertFilter, alert_records
@@ -35,7 +36,7 @@ blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 api = Api(
     blueprint,
     "/api/v1",
-    title="网格治理指挥中心 intake API",
+    title="Grid Command Center (网格治理指挥中心) intake API",
     version="1.0",
     description="Reports in, tickets out. POST needs an API key (X-Api-Key header or api_key parameter); "
     'GET accepts a key or a login session. Every 4xx answer is {"error": code, "detail": ...}.',
@@ -90,7 +91,7 @@ def submitted(outcome: intake.Outcome, status: int | None = None):
             repeat_alarm=outcome.repeat_alarm,
             replayed=outcome.replayed,
             duplicates=outcome.duplicates,
-            notices=outcome.notices,
+            notices=labels.notices_text(outcome.notices),
             ticket=public_status(ticket),
         )
     response = jsonify(body.model_dump(mode="json"))
@@ -187,7 +188,7 @@ def action_answer(outcome: intake.Outcome):
         ticket_id=outcome.ticket_id,
         event_id=outcome.event_id,
         status=status,
-        status_label=workflow.STATUS_LABELS.get(status, status),
+        status_label=labels.status_label(status),
         replayed=outcome.replayed,
     )
     response = jsonify(body.model_dump(mode="json"))

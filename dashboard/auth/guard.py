@@ -20,6 +20,7 @@ from flask import g, jsonify, render_template, request
 from dashboard.auth import csrf, permissions
 from dashboard.auth.permissions import CALLBACK, OWN_CREDENTIAL, PAGE, PUBLIC, SIGNED_IN, Access
 from dashboard.common.context import db
+from dashboard.labels import t
 from dashboard.viewer import add_check, current_viewer
 from data import audit
 from data.access import Viewer
@@ -176,7 +177,7 @@ def refuse(status: int, message: str, *, json: bool = False):
     if wants_html and status == 401:
         from dashboard.auth.login import login_page
 
-        return login_page(401, next_url=request.full_path.rstrip("?"), reason="请先登录。")
+        return login_page(401, next_url=request.full_path.rstrip("?"), reason=t("auth.login_first"))
     if wants_html and status == 403:
         return render_template("auth/refused.html", viewer=viewer, csrf_token=csrf.token()), 403
     error = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "refused")

@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, session
 from flask_login import current_user, login_user, logout_user
 
+from dashboard import labels
 from dashboard.auth import csrf
 from dashboard.auth.resolver import SessionUser
 from dashboard.common.context import db, settings
+from dashboard.labels import t
 from dashboard.viewer import client_address, current_viewer
 from data import audit, sessions, users
 from data.access import Viewer
@@ -47,6 +49,13 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
+
+
+@blueprint.app_context_processor
+def words() -> dict:
+    """The auth templates (login, logout, refused; rendered from the guard too) speak through the
+    label catalogue, like every other page (GCC_LOCALE)."""
+    return {"t": labels.t, "role_label": labels.role_label}
 
 
 def login_page(
@@ -82,9 +91,9 @@ def login_submit():
     password = request.form.get("password") or ""
     next_url = request.form.get("next")
     if not csrf.valid():
-        return login_page(400, error="表单已过期，请重新提交。", username=username, next_url=next_url)
+        return login_page(400, error=t("auth.form_expired"), username=username, next_url=next_url)
     if not username or not password:
-        return login_page(400, error="请输入用户名和密码。", username=username, next_url=next_url)
+        return login_page(400, error=t("auth.missing_fields"), username=username, next_url=next_url)
     config = settings()
     lockout = timedelta(minutes=config.gcc_login_lockout_minutes)
     policy = users.LoginPolicy(
@@ -108,9 +117,9 @@ def login_submit():
     # Unknown name, wrong password, disabled account: one answer, so names cannot be told apart.
     if result.outcome in ("lockout", "locked"):
         minutes = config.gcc_login_lockout_minutes
-        return login_page(429, error=f"登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试。", username=username)
+        return login_page(429, error=t("auth.locked", minutes=minutes), username=username)
     if not result.ok:
-        return login_page(401, error="用户名或密码错误，或账户已停用。", username=username, next_url=next_url)
+        return login_page(401, error=t("auth.failed"), username=username, next_url=next_url)
     session.clear()  # a new session on login: a planted cookie cannot be fixed in
     session.permanent = True
     login_user(SessionUser(token, viewer))
@@ -119,9 +128,7 @@ def login_submit():
 
 @blueprint.get("/logout")
 def logout_form():
-    return render_template(
-        "auth/logout.html", csrf_token=csrf.token(), csrf_field=csrf.FIELD, viewer=current_viewer()
-    )
+    return render_template("auth/logout.html", csrf_token=csrf.token(), csrf_field=csrf.FIELD, viewer=current_viewer())
 
 
 @blueprint.post("/logout")

@@ -85,6 +85,11 @@ PAGES: dict[str, Access] = {
     "/desk/<ticket_id>": Access("desk"),
     "/ticket/<ticket_id>": Access("tickets"),
     "/alerts": Access("desk"),  # the alerts queue (issue #11)
+    # Administration (issue #9): accounts and the audit log; every change on /users is audited.
+    "/users": Access("users"),
+    "/audit": Access("audit"),
+    # What the pages router shows for a path that is no page (answered with status 404): no data.
+    "/not-found-404": OPEN,
 }
 
 # Callbacks defined outside a page module, by module prefix.

@@ -70,5 +70,5 @@ def resolve() -> Viewer:
         session.pop("kiosk", None)
     match = _RESIDENT_PATH.match(request.path)
     if match:
-        return Viewer(role="resident", ticket_token=match.group(1), name="居民")
+        return Viewer(role="resident", ticket_token=match.group(1))
     return Viewer.anonymous()

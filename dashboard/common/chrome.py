@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from dashboard.labels import t
+from dashboard.labels import role_label, t
 from data.access import Viewer
 from data.read.directory import RegionInfo
 
@@ -30,7 +30,11 @@ def topbar(viewer: Viewer) -> html.Nav:
     if viewer.can("desk"):
         links.append(dcc.Link(t("home.desk"), href="/desk", className="nav-link"))
         links.append(dcc.Link(t("alerts.queue.title"), href="/alerts", className="nav-link"))  # issue #11
-    who = viewer.name or viewer.role
+    if viewer.can("users"):
+        links.append(dcc.Link(t("home.users"), href="/users", className="nav-link"))
+    if viewer.can("audit"):
+        links.append(dcc.Link(t("home.audit"), href="/audit", className="nav-link"))
+    who = viewer.name or role_label(viewer.role)
     return html.Nav(
         [
             dcc.Link(t("app.title"), href="/", className="nav-brand"),

@@ -8,15 +8,16 @@ from __future__ import annotations
 import logging
 
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
-from flask import request
+from dash.exceptions import PreventUpdate
+from flask import abort, jsonify, make_response, request
 
 from dashboard.common.access import refusal_panel
 from dashboard.common.chrome import breadcrumb, card, shell
-from dashboard.common.context import reader, settings
+from dashboard.common.context import db, reader, settings
 from dashboard.common.fmt import count, percent
 from dashboard.common.geojson import layer_url
 from dashboard.common.inputs import as_dict, as_int, as_str
-from dashboard.drill import table
+from dashboard.drill import export, table
 from dashboard.figures import maps, theme
 from dashboard.figures.charts import empty_figure, weekly_figure
 from dashboard.labels import current_locale, status_label, t
@@ -27,11 +28,20 @@ from data.read.directory import directory
 from data.read.geometry import grid_geometry
 from data.read.regions import RegionPage, region_page, weekly
 from data.read.scope import stat_scope
-from data.read.tickets import PERIODS, STATUS_GROUPS, TicketFilters, main_categories, parse_filters, ticket_table
+from data.read.tickets import (
+    PERIODS,
+    STATUS_GROUPS,
+    TicketFilters,
+    export_table,
+    main_categories,
+    parse_filters,
+    ticket_table,
+)
 
 log = logging.getLogger(__name__)
 
 VIEW, WEEKLY = "drill-map-view", "drill-weekly"
+DOWNLOAD, EXPORTED = "drill-download", "drill-exported"
 MAP, PERIOD, CATEGORY, STATUS, TABLE, COUNT, CSV, REGION, NOTICE, SINK = (
     "drill-map",
     "drill-period",
@@ -220,9 +230,17 @@ def indicator_card(page: RegionPage) -> html.Section:
     return card(t("drill.indicators"), children, class_name="drill-indicators")
 
 
+def _limited_note(page: RegionPage):
+    """On a region above the viewer's area, the team and profile cards are the area's (issue #9)."""
+    if page.limited_to is None:
+        return None
+    return html.P(t("drill.limited_to", name=page.limited_to.name), className="muted small limited-to")
+
+
 def team_card(page: RegionPage) -> html.Section:
+    note = _limited_note(page)
     if not page.team:
-        return card(t("drill.team"), html.P(t("team.none"), className="muted"), class_name="drill-team")
+        return card(t("drill.team"), [note, html.P(t("team.none"), className="muted")], class_name="drill-team")
     rows = [
         html.Tr(
             [
@@ -233,7 +251,7 @@ def team_card(page: RegionPage) -> html.Section:
         )
         for m in page.team
     ]
-    return card(t("drill.team"), html.Table(html.Tbody(rows), className="kv-table"), class_name="drill-team")
+    return card(t("drill.team"), [note, html.Table(html.Tbody(rows), className="kv-table")], class_name="drill-team")
 
 
 def profile_card(page: RegionPage) -> html.Section:
@@ -245,7 +263,11 @@ def profile_card(page: RegionPage) -> html.Section:
     ]
     return card(
         t("drill.profile"),
-        [html.Div(items, className="metric-grid"), html.P(t("profile.suppressed"), className="muted small")],
+        [
+            _limited_note(page),
+            html.Div(items, className="metric-grid"),
+            html.P(t("profile.suppressed"), className="muted small"),
+        ],
         class_name="drill-profile",
     )
 
@@ -315,13 +337,16 @@ def tickets_card(viewer, page: RegionPage, tickets, filters: TicketFilters, main
                 ]
             ),
             html.Span(count_text(tickets), id=COUNT, className="table-count"),
+            # Only for roles with "export"; the download is made and audited on the server.
             html.Button(t("table.csv"), id=CSV, className="gcc-button small", n_clicks=0)
             if viewer.can("export")
             else None,
+            html.Span(id=EXPORTED, className="table-count muted") if viewer.can("export") else None,
+            dcc.Download(id=DOWNLOAD) if viewer.can("export") else None,
         ],
         className="filters",
     )
-    grid = table.table(TABLE, tickets.rows, tz, file_name=f"tickets-{page.region.code}.csv")
+    grid = table.table(TABLE, tickets.rows, tz)
     return card(t("drill.tickets"), [controls, grid], class_name="drill-tickets")
 
 
@@ -368,6 +393,35 @@ def load_weekly(region):
     return weekly_figure(week.weeks, week.reported, week.closed, week.on_time, locale=current_locale())
 
 
+def download_csv(n_clicks, period, category, status, region):
+    """The table as CSV, made here from the read layer and audited; refused (403) for a role
+    without the "export" permission, whatever the browser sends."""
+    if as_int(n_clicks, 0, lo=0) < 1:
+        raise PreventUpdate
+    viewer = current_viewer()
+    if not viewer.can("export"):
+        abort(make_response(jsonify(error="forbidden", message=f"{viewer.role} may not export"), 403))
+    cfg = settings()
+    region = as_dict(region)
+    code = as_str(region.get("code"), "", max_len=64)
+    level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
+    period, category, status = (as_str(v, None, max_len=32) for v in (period, category, status))
+    try:
+        with db().session() as session:
+            page = region_page(session, viewer, code, level=level)
+            main_codes = main_categories(session)
+            filters, _ = parse_filters(
+                {"period": period, "category": category, "status": status}, {c for c, _ in main_codes}
+            )
+            result = export_table(session, viewer, page.region, filters)
+            export.record(session, viewer, page.region, filters, result)
+    except AccessDenied:
+        return no_update, t("access.denied")
+    content = export.csv_text(result.rows, cfg.gcc_timezone)
+    sent = {"content": content, "filename": export.file_name(page.region, filters), "type": "text/csv"}
+    return sent, t("drill.export_done", n=f"{len(result.rows):,}")
+
+
 def register_callbacks(app) -> None:
     app.callback(Output(WEEKLY, "figure"), Input(REGION, "data"))(load_weekly)
     app.callback(
@@ -380,7 +434,16 @@ def register_callbacks(app) -> None:
         State(REGION, "data"),
         prevent_initial_call=True,
     )(apply_filters)
-    app.callback(Output(TABLE, "exportDataAsCsv"), Input(CSV, "n_clicks"), prevent_initial_call=True)(lambda n: bool(n))
+    app.callback(
+        Output(DOWNLOAD, "data"),
+        Output(EXPORTED, "children"),
+        Input(CSV, "n_clicks"),
+        State(PERIOD, "value"),
+        State(CATEGORY, "value"),
+        State(STATUS, "value"),
+        State(REGION, "data"),
+        prevent_initial_call=True,
+    )(download_csv)
     # The filters in the address bar (history.replaceState: no reload, shareable).
     app.clientside_callback(
         ClientsideFunction("gcc", "syncQuery"),

@@ -124,7 +124,7 @@ def breakdown_figure(
         return empty_figure(text("chart.empty", locale))
     shown = list(items[:top])
     if len(items) > top:
-        shown[-1] = ("其他" if locale == "zh" else "Other", sum(n for _, n in items[top - 1 :]))
+        shown[-1] = (text("chart.other", locale), sum(n for _, n in items[top - 1 :]))
     names = [name for name, _ in shown][::-1]
     counts = [n for _, n in shown][::-1]
     layout = theme.base_layout(margin={"l": 8, "r": 56, "t": 6, "b": 6})

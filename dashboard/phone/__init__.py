@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from dashboard import labels
+
 blueprint = Blueprint(
     "phone",
     __name__,
@@ -13,6 +15,20 @@ blueprint = Blueprint(
     static_folder="static",
     static_url_path="/phone-static",
 )
+
+
+@blueprint.context_processor
+def words() -> dict:
+    """Every phone template speaks through the label catalogue (GCC_LOCALE): `t(key, ...)`, the
+    status / action / rating words, and `script_text`, the labels phone.js shows (base.html hands
+    them over as JSON: the script carries no words of its own)."""
+    return {
+        "t": labels.t,
+        "status_label": labels.status_label,
+        "action_label": labels.action_label,
+        "rating_label": labels.rating_label,
+        "script_text": labels.templates("phone.js."),
+    }
 
 
 def register(server: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 
+from dashboard import labels
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import photo_out
@@ -37,7 +38,7 @@ def order_rows(session, viewer: Viewer, tz: str) -> list[dict]:
             {
                 "id": t.id,
                 "status": t.status,
-                "status_label": workflow.STATUS_LABELS[t.status],
+                "status_label": labels.status_label(t.status),
                 "category": t.category.name,
                 "description": t.description,
                 "address": t.address or "",

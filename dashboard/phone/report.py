@@ -20,7 +20,7 @@ from data.access import Viewer
 from data.intake import Report
 
 FORM_FIELDS = {"category", "description", "lon", "lat", "coord_system", "address", "reporter_name", "reporter_phone"}
-RESIDENT = Viewer(role="resident", name="居民")
+RESIDENT = Viewer(role="resident")  # nameless: pages word the role (labels "role.resident")
 
 
 @blueprint.get("/report")

@@ -75,7 +75,7 @@ def rate(
     now: datetime | None = None,
 ) -> Outcome:
     """Rate a closed ticket (as the resident when `rating.token` is given) and reopen it if asked."""
-    viewer = Viewer(role="resident", ticket_token=rating.token, name="居民") if rating.token else caller.viewer
+    viewer = Viewer(role="resident", ticket_token=rating.token) if rating.token else caller.viewer
     at = now or utcnow()
     print_ = idempotency.fingerprint("rating", ticket_id, rating.model_dump(mode="json"))
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 06:04:36.881083
+Create Date: 2026-12-01 06:26:45.141674
 """
 
 from alembic import op
