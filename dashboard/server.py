@@ -9,6 +9,7 @@ from flask_compress import Compress
 
 from dashboard import api, auth, health, labels, phone, ui, viewer
 from dashboard.common import not_found
+from dashboard.reports import routes as report_routes
 from data.db import Database
 from data.settings import Settings
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
     server.register_blueprint(health.blueprint)
     api.register(server)  # /api/v1, /open311/v2, /photos (issue #5)
     phone.register(server)  # /report, /my, /t/<token> (issue #5)
+    report_routes.register(server)  # /reports/<week>/<file>: the weekly report archive (issue #10)
     app = dash.Dash(
         __name__,
         server=server,

@@ -63,6 +63,9 @@ ROUTES: dict[str, Access | dict[str, Access]] = {
     "/t/<token>/rate": Access(OWN_CREDENTIAL),
     "/my": Access("ticket_actions"),
     "/my/<int(max=9223372036854775807):ticket_id>/<any(respond, handle):action>": Access("ticket_actions"),
+    # The weekly report archive (issue #10): district-wide exporters only (checked in the handler too).
+    "/reports/<week>/<name>": Access("export", audit="download"),
+    "/reports/<week>/thumbs/<name>": Access("export"),
 }
 
 # Route families whose handlers check their own credential (issue #5's intake API and photos).
@@ -90,6 +93,7 @@ PAGES: dict[str, Access] = {
     "/audit": Access("audit"),
     # What the pages router shows for a path that is no page (answered with status 404): no data.
     "/not-found-404": OPEN,
+    "/reports": Access("export"),  # the weekly report archive and "generate now" (issue #10)
 }
 
 # Callbacks defined outside a page module, by module prefix.

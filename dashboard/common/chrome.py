@@ -34,6 +34,8 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("home.users"), href="/users", className="nav-link"))
     if viewer.can("audit"):
         links.append(dcc.Link(t("home.audit"), href="/audit", className="nav-link"))
+    if viewer.can("export") and viewer.region_id is None and viewer.organisation_id is None:
+        links.append(dcc.Link(t("reports.nav"), href="/reports", className="nav-link"))
     who = viewer.name or role_label(viewer.role)
     return html.Nav(
         [
@@ -48,12 +50,14 @@ def topbar(viewer: Viewer) -> html.Nav:
     )
 
 
-def breadcrumb(chain: list[RegionInfo], tail: str | None = None) -> html.Nav:
+def breadcrumb(chain: list[RegionInfo], tail: str | None = None, *, query: str = "") -> html.Nav:
+    """`query`: appended to each link (a historical view keeps its moment, issue #10)."""
     items: list = []
     for i, region in enumerate(chain):
         last = i == len(chain) - 1 and tail is None
         label = region.name
-        items.append(html.Span(label, className="crumb-current") if last else dcc.Link(label, href=region_href(region)))
+        link = dcc.Link(label, href=region_href(region) + query) if not last else None
+        items.append(html.Span(label, className="crumb-current") if last else link)
         if not last:
             items.append(html.Span("›", className="crumb-sep"))
     if tail:

@@ -11,6 +11,7 @@ from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import abort, jsonify, make_response, request
 
+from dashboard.common import asof as history
 from dashboard.common.access import refusal_panel
 from dashboard.common.chrome import breadcrumb, card, shell
 from dashboard.common.context import db, reader, settings
@@ -24,8 +25,10 @@ from dashboard.labels import current_locale, status_label, t
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, NotVisible, Viewer
 from data.clock import utcnow
+from data.history import BadMoment
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
+from data.read.history import region_stats_at, ticket_table_at, weekly_at
 from data.read.regions import RegionPage, region_page, weekly
 from data.read.scope import stat_scope
 from data.read.tickets import (
@@ -62,6 +65,11 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
     cfg = settings()
     tz = cfg.gcc_timezone
     now = utcnow()
+    live_href = f"/{level}" + (f"/{code}" if code else "")
+    try:  # ?as_of= / ?week=: the region as it was then (issue #10)
+        moment = history.moment_of(query, tz)
+    except BadMoment as exc:
+        return shell(viewer, [history.notice(exc, live_href)], page_class="drill")
     with reader() as session:
         if level == "district":
             district = directory(session).district()
@@ -74,7 +82,13 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         filters, notice = alert_filter(session, viewer, filters, query.get("alert"))
         problems += notice
         tickets = None
-        if viewer.can("tickets"):
+        if moment is not None:
+            tree = directory(session)
+            grid_ids = [tree.by_code[c].id for c in page.grid_codes if c in tree.by_code]
+            page.stats = region_stats_at(session, grid_ids, moment, tz=tz, database=db())
+            if viewer.can("tickets"):
+                tickets = ticket_table_at(session, viewer, page.region, filters, moment.at)
+        elif viewer.can("tickets"):
             tickets = ticket_table(session, viewer, page.region, filters, now=now, tz=tz)
         figure = region_figure(session, page, tickets.rows if tickets else [], cfg)
         focus_bounds = focus_of(session, page)
@@ -83,12 +97,13 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
             html.H1(page.region.name),
             html.Span(t(f"level.{page.region.level}"), className="level-badge"),
             html.Span(t("drill.code", code=page.region.code), className="region-code"),
-            dcc.Link(t("drill.back"), href="/screen", className="back-link"),
+            dcc.Link(t("drill.back"), href=history.keep("/screen", moment), className="back-link"),
         ],
         className="page-title",
     )
     body = [
-        breadcrumb(page.chain),
+        history.banner(moment, tz, live_href) if moment else None,
+        breadcrumb(page.chain, query=history.keep("", moment)),
         title,
         html.Div(", ".join(problems), id=NOTICE, className="page-notice" if problems else "page-notice is-hidden"),
         html.Div(
@@ -104,7 +119,7 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
                     class_name="drill-map",
                 ),
                 html.Div(
-                    [indicator_card(page), team_card(page), profile_card(page)],
+                    [indicator_card(page, moment), team_card(page), profile_card(page)],
                     className="drill-side",
                 ),
             ],
@@ -128,7 +143,10 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
             class_name="drill-weekly",
         ),
         tickets_card(viewer, page, tickets, filters, main_codes, tz),
-        dcc.Store(id=REGION, data={"level": page.region.level, "code": page.region.code}),
+        dcc.Store(
+            id=REGION,
+            data={"level": page.region.level, "code": page.region.code, "moment": history.to_store(moment)},
+        ),
         dcc.Store(id=VIEW, data={"graph": MAP, "bounds": focus_bounds}),
         html.Div(id=SINK, hidden=True),
     ]
@@ -196,7 +214,7 @@ def _metric(label: str, value: str, tone: str = "") -> html.Div:
     )
 
 
-def indicator_card(page: RegionPage) -> html.Section:
+def indicator_card(page: RegionPage, moment=None) -> html.Section:
     s = page.stats
     children = [
         html.Div(
@@ -220,14 +238,18 @@ def indicator_card(page: RegionPage) -> html.Section:
                 [
                     html.Span(t("drill.children", level=t(f"level.{level}"), n=len(page.children)), className="muted"),
                     html.Div(
-                        [dcc.Link(c.name, href=f"/{c.level}/{c.code}", className="chip") for c in page.children],
+                        [
+                            dcc.Link(c.name, href=history.keep(f"/{c.level}/{c.code}", moment), className="chip")
+                            for c in page.children
+                        ],
                         className="chips",
                     ),
                 ],
                 className="children",
             )
         )
-    return card(t("drill.indicators"), children, class_name="drill-indicators")
+    title = t("history.indicators") if moment else t("drill.indicators")
+    return card(title, children, class_name="drill-indicators")
 
 
 def _limited_note(page: RegionPage):
@@ -358,6 +380,7 @@ def apply_filters(period, category, status, region):
     code = as_str(region.get("code"), "", max_len=64)
     level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
     period, category, status = (as_str(v, None, max_len=32) for v in (period, category, status))
+    moment = history.from_store(region.get("moment"), cfg.gcc_timezone)
     try:
         with reader() as session:
             page = region_page(session, viewer, code, level=level)
@@ -365,7 +388,10 @@ def apply_filters(period, category, status, region):
             filters, _ = parse_filters(
                 {"period": period, "category": category, "status": status}, {c for c, _ in main_codes}
             )
-            tickets = ticket_table(session, viewer, page.region, filters, tz=cfg.gcc_timezone)
+            if moment is None:
+                tickets = ticket_table(session, viewer, page.region, filters, tz=cfg.gcc_timezone)
+            else:
+                tickets = ticket_table_at(session, viewer, page.region, filters, moment.at)
             figure = region_figure(session, page, tickets.rows, cfg)
     except AccessDenied:
         return no_update, t("access.denied"), no_update
@@ -381,10 +407,15 @@ def load_weekly(region):
     region = as_dict(region)
     code = as_str(region.get("code"), "", max_len=64)
     level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
+    tz = settings().gcc_timezone
+    moment = history.from_store(region.get("moment"), tz)  # the twelve weeks up to a historical moment
     try:
         with reader() as session:
             page = region_page(session, viewer, code, level=level)
-            week = weekly(session, viewer, page.region, tz=settings().gcc_timezone)
+            if moment is None:
+                week = weekly(session, viewer, page.region, tz=tz)
+            else:
+                week = weekly_at(session, viewer, page.region, moment, tz=tz)
     except AccessDenied:
         return empty_figure(t("access.denied"), font=theme.DESK_FONT)
     except Exception:
