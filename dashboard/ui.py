@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from dashboard import desk, drill, screen, ticketview
+from dashboard import alerts, desk, drill, screen, ticketview
 from dashboard.common import asof, geojson
 
 
@@ -18,3 +18,4 @@ def install(app: dash.Dash) -> None:
     drill.register_callbacks(app)
     desk.register_callbacks(app)
     ticketview.register_callbacks(app)
+    alerts.register_callbacks(app)

@@ -44,6 +44,7 @@ ACTIONS = {
     "user_password": "重置密码",
     "kiosk_token": "生成大屏令牌",
     "audit_prune": "清理过期审计",
+    "alert": "预警状态变更",
 }
 
 

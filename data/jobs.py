@@ -129,6 +129,20 @@ def refresh_windows(db: Database, settings: Settings) -> dict:
         return aggregates.refresh(session, "windows", tz=settings.gcc_timezone)
 
 
+def detect_alerts(db: Database, settings: Settings) -> dict:
+    """Early warning (issue #11): the detectors over what changed since the last run."""
+    from data.alerts import job
+
+    with db.sessions() as session:  # committed after each detector's writes (short write locks)
+        try:
+            summary = job.run(session, settings, commit=session.commit)
+            session.commit()
+            return summary
+        except Exception:
+            session.rollback()
+            raise
+
+
 def simulate(db: Database, settings: Settings) -> dict:
     from data.demo.simulator import step
 
@@ -172,6 +186,8 @@ def jobs_for(settings: Settings, *, simulate_demo: bool = False) -> list[Job]:
         # Windows slide with no ticket changing; also right after midnight for "today".
         Job("refresh_windows", refresh_windows, "interval", {"minutes": settings.gcc_full_refresh_minutes}, 300),
         Job("refresh_windows_midnight", refresh_windows, "cron", {"hour": 0, "minute": 0, "second": 5}, 3600),
+        # Early warning: surges, clusters, recurring spots, devices (data.alerts).
+        Job("detect_alerts", detect_alerts, "interval", {"seconds": settings.gcc_alert_seconds}),
         # Audit rows past the retention period (GCC_AUDIT_RETENTION_DAYS, at least 6 months).
         Job("prune_audit", prune_audit, "cron", {"hour": 3, "minute": 30}, 3600),
         Job("prune_idempotency_keys", prune_idempotency_keys, "cron", {"hour": 3, "minute": 40}, 3600),

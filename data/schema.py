@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so `Base.metadata` is complete for Alembic and tests.
 A module that adds tables adds one import line here."""
 
+import data.alerts.models  # early warning: alerts, evidence, IoT alarm log (issue #11)
 import data.history_stats  # grid_history: the grids at a past week's end (issue #10)
 import data.intake_tables  # intake: API keys, idempotency, photos (issue #5)
 import data.shared  # noqa: F401 - values shared by every process: geometry, snapshots (issue #14)

@@ -182,6 +182,59 @@ class Settings(BaseSettings):
         9, ge=1, le=9, description="Photos one report (and one handling feedback) may carry."
     )
 
+    # Early warning (预警, issue #11): detectors run by the scheduler (data.alerts).
+    gcc_alert_seconds: int = Field(
+        60, ge=5, le=3600, description="Interval of the early-warning job (only new tickets and alarms are examined)."
+    )
+    gcc_alert_lookback_hours: float = Field(
+        24.0, gt=0, le=720, description="The first early-warning run (no previous run) examines tickets this recent."
+    )
+    gcc_alert_surge_hours: list[int] = Field(
+        default_factory=lambda: [6, 24],
+        json_schema_extra={"readme_default": "`[6, 24]`"},
+        description="Surge windows in hours (JSON list): a grid's (and a community's) count of one category "
+        "in the last N hours is compared with the same weekday-hour window of the past weeks.",
+    )
+    gcc_alert_surge_weeks: int = Field(8, ge=1, le=52, description="Weeks of baseline for the surge detector.")
+    gcc_alert_surge_p: float = Field(
+        1e-5,
+        gt=0,
+        lt=1,
+        json_schema_extra={"readme_default": "`0.00001`"},
+        description="A surge fires when the Poisson upper tail P(count >= observed | baseline) is below this.",
+    )
+    gcc_alert_surge_min_count: int = Field(
+        5, ge=2, le=1000, description="... and the window holds at least this many reports (never one report)."
+    )
+    gcc_alert_background_p: float = Field(
+        1e-4,
+        gt=0,
+        lt=1,
+        json_schema_extra={"readme_default": "`0.0001`"},
+        description="A cluster or recurring spot is raised only when its count is unusual for that very place: "
+        "Poisson tail against the same circle's reports of the category over the past weeks below this.",
+    )
+    gcc_alert_cluster_radius_m: float = Field(
+        150.0, gt=0, le=5000, description="Cluster: reports of one category this close (metres), across grid borders,"
+    )
+    gcc_alert_cluster_hours: float = Field(24.0, gt=0, le=720, description="... within this many hours,")
+    gcc_alert_cluster_min_count: int = Field(5, ge=2, le=1000, description="... at least this many of them.")
+    gcc_alert_recurring_radius_m: float = Field(
+        20.0, gt=0, le=1000, description="Recurring: a spot is reports of one category this close (metres);"
+    )
+    gcc_alert_recurring_days: float = Field(
+        30.0, gt=0, le=365, description="... a comeback is a report there at most this many days after one closed;"
+    )
+    gcc_alert_recurring_min: int = Field(3, ge=1, le=100, description="... alert at this many comebacks of one spot.")
+    gcc_alert_device_hours: float = Field(
+        72.0, gt=0, le=720, description="Device: window in hours over which an IoT device's alarms are examined;"
+    )
+    gcc_alert_device_after_close: int = Field(
+        2, ge=1, le=100, description="... alert when it alarmed again after its ticket closed this many times,"
+    )
+    gcc_alert_device_flap_episodes: int = Field(
+        4, ge=2, le=1000, description="... or when its alarms opened this many separate tickets (flapping)."
+    )
     # The weekly report (issue #10).
     gcc_report_cron: str = Field(
         "mon 08:00",

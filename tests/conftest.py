@@ -148,7 +148,7 @@ def browser():
 # 50 grids: 8 communities in 2 streets, so every scoped role of the access sweep has a foreign area.
 LIVE_DEMO = {"grids": 50, "days": 30}
 # Short intervals so a browser test sees a new report on the wall within seconds (tests/browser/test_screen.py).
-LIVE_ENV = {"GCC_REFRESH_SECONDS": "3", "GCC_AGGREGATE_SECONDS": "2"}
+LIVE_ENV = {"GCC_REFRESH_SECONDS": "3", "GCC_AGGREGATE_SECONDS": "2", "GCC_ALERT_SECONDS": "5"}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -29,7 +29,7 @@ ERROR_TEXT = {
     400: "Malformed request (not JSON, bad header).",
     401: "No valid API key (or login).",
     403: "The client's role may not do this.",
-    404: "No such ticket, or not visible to this client.",
+    404: "No such ticket (or alert), or not visible to this client.",
     409: "The ticket's state does not allow this, or a conflicting record exists.",
     413: "A photo or the request is too large.",
     415: "Unsupported body type or photo type.",
@@ -38,9 +38,14 @@ ERROR_TEXT = {
 }
 PATH_PARAMS = {
     "ticket_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    "alert_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     "token": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
 }
-FLASK_PARAMS = {"ticket_id": "<int(max=9223372036854775807):ticket_id>", "token": "<token>"}
+FLASK_PARAMS = {
+    "ticket_id": "<int(max=9223372036854775807):ticket_id>",
+    "alert_id": "<int(max=9223372036854775807):alert_id>",
+    "token": "<token>",
+}
 
 
 @dataclass

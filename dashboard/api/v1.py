@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, url_for
 
 from dashboard import labels
+from dashboard.alerts.schemas import AlertChange, AlertOut, AlertPageOut, AlertQuery, alert_out
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.openapi import Api
@@ -25,6 +26,8 @@ from dashboard.common.context import db as _db
 from dashboard.common.context import settings as _settings
 from data import duplicates, intake
 from data.access import Viewer
+from data.alerts import store as alert_store
+from data.alerts.read import AlertFilter, alert_records
 from data.intake import Action, RatingIn, Report
 from data.read.ticket_filter import TicketFilter
 from data.read.ticket_records import record_for_token, ticket_record, ticket_records
@@ -207,3 +210,57 @@ def get_status(token: str):
     if ticket is None:
         raise ApiError(404, "not_found", "no ticket has this token")
     return jsonify(public_status(ticket).model_dump(mode="json"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Early warning (预警, issue #11): alerts in the client's area, and their state changes.
+
+
+@api.operation(
+    "get",
+    "/alerts",
+    summary="Alerts (surges, clusters, recurring spots, devices) in the client's area, newest first",
+    query=AlertQuery,
+    auth="optional",
+    responses={200: AlertPageOut},
+    tags=["alerts"],
+)
+def list_alerts(query: AlertQuery):
+    viewer = clients.require_staff("aggregates")
+    wanted = AlertFilter(
+        states=tuple(query.state.split(",")) if query.state else None,
+        kinds=tuple(query.kind.split(",")) if query.kind else None,
+        category_codes=(query.category,) if query.category else None,
+        region_code=query.region,
+        updated_after=query.updated_after,
+        before_id=int(query.cursor) if query.cursor else None,
+        order="id_desc",
+        limit=query.limit + 1,
+    )
+    with _db().reader() as session:
+        rows = alert_records(session, viewer, wanted)
+    page, more = rows[: query.limit], len(rows) > query.limit
+    body = AlertPageOut(items=[alert_out(r) for r in page], next_cursor=str(page[-1].id) if more else None)
+    return jsonify(body.model_dump(mode="json"))
+
+
+@api.operation(
+    "post",
+    "/alerts/{alert_id}/state",
+    summary="Acknowledge, resolve or dismiss an alert (with a reason), or merge its reports into one order",
+    body=AlertChange,
+    auth="required",
+    responses={200: AlertOut},
+    errors=(403, 409),
+    tags=["alerts"],
+)
+def change_alert(alert_id: int, client, body: AlertChange):
+    viewer = client.viewer
+    with _db().session() as session:
+        if body.action == "merge":
+            alert_store.merge(session, viewer, alert_id, parent_id=body.parent_ticket_id, note=body.reason)
+        else:
+            alert_store.change_state(session, viewer, alert_id, body.action, body.reason)
+    with _db().reader() as session:
+        (record,) = alert_records(session, viewer, AlertFilter(ids=(alert_id,), limit=1))
+    return jsonify(alert_out(record).model_dump(mode="json"))

@@ -87,6 +87,7 @@ PAGES: dict[str, Access] = {
     "/desk": Access("desk"),
     "/desk/<ticket_id>": Access("desk"),
     "/ticket/<ticket_id>": Access("tickets"),
+    "/alerts": Access("desk"),  # the alerts queue (issue #11)
     # Administration (issue #9): accounts and the audit log; every change on /users is audited.
     "/users": Access("users"),
     "/audit": Access("audit"),
@@ -103,4 +104,6 @@ CALLBACK_MODULES: dict[str, Access] = {
     "dashboard.desk": Access("desk"),  # the desk's queues (issue #4)
     "dashboard.desk.actions": Access("ticket_actions"),  # the action panel, on /desk and /ticket (issue #4)
     "dashboard.ticketview": Access("tickets"),  # the ticket page after an action (issue #4)
+    "dashboard.alerts.wall": Access("aggregates"),  # the wall's 预警 panel and markers (issue #11)
+    "dashboard.alerts.queue": Access("desk"),  # the desk's alerts queue and its actions (issue #11)
 }

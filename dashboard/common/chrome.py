@@ -29,6 +29,7 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("level.district"), href="/district", className="nav-link"))
     if viewer.can("desk"):
         links.append(dcc.Link(t("home.desk"), href="/desk", className="nav-link"))
+        links.append(dcc.Link(t("alerts.queue.title"), href="/alerts", className="nav-link"))  # issue #11
     if viewer.can("users"):
         links.append(dcc.Link(t("home.users"), href="/users", className="nav-link"))
     if viewer.can("audit"):

@@ -79,6 +79,8 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         page = region_page(session, viewer, code or "", level=level)
         main_codes = main_categories(session)
         filters, problems = parse_filters(query, {c for c, _ in main_codes})
+        filters, notice = alert_filter(session, viewer, filters, query.get("alert"))
+        problems += notice
         tickets = None
         if moment is not None:
             tree = directory(session)
@@ -296,6 +298,21 @@ def count_text(tickets) -> str:
     if tickets.truncated:
         return t("drill.rows_shown", total=f"{tickets.total:,}", shown=f"{len(tickets.rows):,}")
     return t("drill.rows", total=f"{tickets.total:,}")
+
+
+def alert_filter(session, viewer: Viewer, filters: TicketFilters, alert) -> tuple[TicketFilters, list[str]]:
+    """?alert=<id> (a link from the 预警 panel or queue): only that alert's evidence tickets."""
+    from dataclasses import replace
+
+    from data.alerts.read import evidence_ids
+
+    alert_id = as_int(alert, None, lo=1) if alert else None
+    if alert is None:
+        return filters, []
+    ids = evidence_ids(session, viewer, alert_id) if alert_id else None
+    if ids is None:
+        return filters, [f"alert={alert!s:.20}"]
+    return replace(filters, ids=ids), [t("alerts.filtered", id=alert_id)]
 
 
 def tickets_card(viewer, page: RegionPage, tickets, filters: TicketFilters, main_codes, tz: str) -> html.Section:

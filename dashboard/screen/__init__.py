@@ -18,6 +18,7 @@ import logging
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from flask import request
 
+from dashboard.alerts import wall as alerts_wall
 from dashboard.common import asof as history
 from dashboard.common.access import refusal
 from dashboard.common.context import db, reader, sent_values, settings
@@ -111,6 +112,7 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
                 className="screen-side",
             ),
             html.Div(charts.layout(snapshot, tz, sent), className="screen-bottom"),
+            alerts_wall.layout(viewer),  # 预警 (issue #11): over the map's corner, own refresh and markers
         ],
         className="screen-body",
     )

@@ -36,6 +36,7 @@ def generate(
     days: int = 365,
     seed: int = 2026,
     progress=None,
+    incidents: bool = True,
 ) -> dict:
     """Generate the demo into an empty database; returns what was written and how long it took."""
     if not database_is_empty(db):
@@ -64,6 +65,11 @@ def generate(
             session, world, locator, rng, days=days, photos=photos, people=people, progress=history_progress
         )
         say("writing")
+    from data.demo.incidents import plant
+
+    with db.session() as session:
+        # Incidents for the early warning to find (issue #11): a burst, a recurring spot, a sensor.
+        stats["incidents"] = len(plant(session)) if incidents else 0
     from data import aggregates
 
     with db.engine.begin() as conn:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from data import workflow
 from data.access import Viewer
+from data.alerts.models import IotAlarm
 from data.intake.models import Report
 from data.intake.transaction import IntakeError, Outcome, notice
 from data.intake_tables import IotAlarmState
@@ -47,6 +48,7 @@ def repeat(
     alarm = {"device_id": report.device_id, "alarm_type": report.alarm_type, "alarms": state.alarms}
     given = workflow.ActionInput("comment", note=report.description or None, at=now, data={"repeat_alarm": alarm})
     event = workflow.apply(session, Viewer.system(actor.name), ticket.id, given)
+    log_alarm(session, report, ticket.id, now, repeat=True)
     return Outcome(
         ticket_id=ticket.id,
         token=ticket.public_token,
@@ -75,4 +77,12 @@ def remember(session: Session, report: Report, state: IotAlarmState | None, tick
         )
     else:
         state.ticket_id, state.first_at, state.last_at, state.alarms = ticket_id, now, now, 1
+    log_alarm(session, report, ticket_id, now, repeat=False)
     session.flush()  # a concurrent first alarm of the same device fails here and retries
+
+
+def log_alarm(session: Session, report: Report, ticket_id: int, at: datetime, *, repeat: bool) -> None:
+    """One row per alarm taken (the early warning's device detector reads them: data.alerts)."""
+    session.add(
+        IotAlarm(device_id=report.device_id, alarm_type=report.alarm_type, ticket_id=ticket_id, at=at, repeat=repeat)
+    )

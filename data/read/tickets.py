@@ -27,6 +27,7 @@ class TicketFilters:
     period: str = "30d"
     category: str | None = None  # a 大类 code
     status: str | None = None  # a STATUS_GROUPS key
+    ids: tuple[int, ...] | None = None  # only these tickets (an alert's evidence: ?alert=<id>)
 
     def query(self) -> dict:
         out = {"period": self.period}
@@ -43,6 +44,7 @@ class TicketFilters:
             created_after=now - timedelta(days=PERIODS[self.period]),
             main_category=self.category,
             status_group=self.status,
+            ids=self.ids,
         )
 
 

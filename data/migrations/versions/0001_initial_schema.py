@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 06:29:27.869887
+Create Date: 2026-12-01 06:30:53.015987
 """
 
 from alembic import op
@@ -412,6 +412,44 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
+    op.create_table('alerts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('dedup_key', sa.String(length=160), nullable=False),
+    sa.Column('region_id', sa.Integer(), nullable=True),
+    sa.Column('grid_id', sa.Integer(), nullable=True),
+    sa.Column('community_id', sa.Integer(), nullable=True),
+    sa.Column('street_id', sa.Integer(), nullable=True),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('device_id', sa.String(length=64), nullable=True),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('evidence_count', sa.Integer(), nullable=False),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('first_seen', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('last_seen', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('state_changed_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('state_changed_by', sa.String(length=64), nullable=True),
+    sa.Column('parent_ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], ),
+    sa.ForeignKeyConstraint(['community_id'], ['regions.id'], ),
+    sa.ForeignKeyConstraint(['grid_id'], ['regions.id'], ),
+    sa.ForeignKeyConstraint(['parent_ticket_id'], ['tickets.id'], ),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'], ),
+    sa.ForeignKeyConstraint(['street_id'], ['regions.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_alerts_community', ['community_id'], unique=False)
+        batch_op.create_index('ix_alerts_dedup_key', ['dedup_key'], unique=False)
+        batch_op.create_index('ix_alerts_grid', ['grid_id'], unique=False)
+        batch_op.create_index('ix_alerts_state_updated', ['state', 'updated_at'], unique=False)
+
     op.create_table('duplicate_suggestions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -436,6 +474,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('device_id', 'alarm_type')
     )
+    op.create_table('iot_alarms',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('device_id', sa.String(length=64), nullable=False),
+    sa.Column('alarm_type', sa.String(length=64), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('repeat', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('iot_alarms', schema=None) as batch_op:
+        batch_op.create_index('ix_iot_alarms_device_at', ['device_id', 'alarm_type', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_iot_alarms_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('login_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_sha256', sa.String(length=64), nullable=False),
@@ -503,6 +555,16 @@ def upgrade() -> None:
     with op.batch_alter_table('uploaded_photos', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_uploaded_photos_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('alert_evidence',
+    sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('alert_id', 'ticket_id')
+    )
+    with op.batch_alter_table('alert_evidence', schema=None) as batch_op:
+        batch_op.create_index('ix_alert_evidence_ticket', ['ticket_id'], unique=False)
+
     op.create_table('escalations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -529,6 +591,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_escalations_event_id'))
 
     op.drop_table('escalations')
+    with op.batch_alter_table('alert_evidence', schema=None) as batch_op:
+        batch_op.drop_index('ix_alert_evidence_ticket')
+
+    op.drop_table('alert_evidence')
     with op.batch_alter_table('uploaded_photos', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_uploaded_photos_ticket_id'))
 
@@ -547,11 +613,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_login_sessions_expires_at'))
 
     op.drop_table('login_sessions')
+    with op.batch_alter_table('iot_alarms', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_iot_alarms_ticket_id'))
+        batch_op.drop_index('ix_iot_alarms_device_at')
+
+    op.drop_table('iot_alarms')
     op.drop_table('iot_alarm_states')
     with op.batch_alter_table('duplicate_suggestions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_duplicate_suggestions_ticket_id'))
 
     op.drop_table('duplicate_suggestions')
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_state_updated')
+        batch_op.drop_index('ix_alerts_grid')
+        batch_op.drop_index('ix_alerts_dedup_key')
+        batch_op.drop_index('ix_alerts_community')
+
+    op.drop_table('alerts')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('uq_ticket_native_source_external_id', sqlite_where=sa.text('system IS NULL'), postgresql_where=sa.text('system IS NULL'))
