@@ -349,3 +349,31 @@ def test_the_retry_job_decides_from_the_weeks_row(db, settings, monkeypatch):
     archive.succeed(db, week, [], "s", {})
     assert job.weekly_report(db, settings) == {"week": week, "skipped": "ok"}
     assert job.cron_args(settings) == {"day_of_week": "mon", "hour": 8, "minute": 0}
+
+
+def test_the_weeks_alerts_and_how_they_ended(db, district):
+    """Issue #11 in the weekly report: the alerts with evidence in the week, in the state they
+    ended in (a resolution's reason, a merge's parent order); an alert of another week is not there."""
+    from data.alerts.models import Alert
+    from dashboard.reports.render import html
+
+    week = _week_of_tickets(db, district)
+    grid = district.grid_ids[0]
+
+    def alert(kind, first, last, **state):
+        return Alert(
+            kind=kind, dedup_key=f"{kind}-{first.isoformat()}", region_id=grid, grid_id=grid,
+            community_id=district.community_of[grid], street_id=district.street_of[grid],
+            category_id=district.categories[0].id, score=3.0, evidence_count=5, first_seen=first,
+            last_seen=last, created_at=last, updated_at=last, **state,
+        )  # fmt: skip
+
+    inside = week.start + timedelta(days=2)
+    with db.session() as s:
+        s.add(alert("cluster", inside, inside + timedelta(hours=3), state="resolved", reason="已维修水管"))
+        s.add(alert("surge", week.start - timedelta(days=10), week.start - timedelta(days=9), state="dismissed"))
+    with db.reader() as s:
+        c = content.build(s, week, min_volume=1)
+    assert [(a.kind, a.state, a.reason) for a in c.alerts] == [("cluster", "resolved", "已维修水管")]
+    page = html(c, district="测试区", shots=[])
+    assert "本周预警（1 条" in page and "聚集" in page and "已解决：已维修水管" in page

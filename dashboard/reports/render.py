@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from dashboard.labels import text
 from data.clock import utcnow, zone
 from data.reports.content import FORMULA_NOTE, FORMULAS, HOURS, RATES, WeekContent
 from data.reports.summary import pct, sentences
@@ -91,6 +92,9 @@ def html(content: WeekContent, *, district: str, shots: list[dict], generated: d
         overdue=content.overdue,
         overdue_at_end=content.overdue_status_at_end,
         worsened=content.worsened,
+        alerts=content.alerts,
+        alert_kind=lambda k: text(f"alerts.kind.{k}", "zh"),
+        alert_state=lambda k: text(f"alerts.state.{k}", "zh"),
         shots=shots,
         formulas=FORMULAS,
         note=FORMULA_NOTE,

@@ -27,6 +27,8 @@ class AlertFilter:
     category_codes: tuple[str, ...] | None = None
     region_code: str | None = None  # alerts lying in this region (any level)
     updated_after: datetime | None = None
+    seen_from: datetime | None = None  # alerts with evidence at or after this moment (last_seen)...
+    seen_before: datetime | None = None  # ...and first seen before this one: active in [from, before)
     before_id: int | None = None
     order: str = "newest"  # newest (last evidence) | strongest (score) | id_desc (the API's cursor)
     limit: int = 50
@@ -89,6 +91,10 @@ def _conditions(session: Session, viewer: Viewer, f: AlertFilter) -> list:
             )
     if f.updated_after is not None:
         where.append(Alert.updated_at >= f.updated_after)
+    if f.seen_from is not None:
+        where.append(Alert.last_seen >= f.seen_from)
+    if f.seen_before is not None:
+        where.append(Alert.first_seen < f.seen_before)
     if f.before_id is not None:
         where.append(Alert.id < f.before_id)
     return where
@@ -149,6 +155,15 @@ def alert_records(session: Session, viewer: Viewer, f: AlertFilter) -> list[Aler
 def open_alerts(session: Session, viewer: Viewer, *, order: str = "newest", limit: int = 8) -> list[AlertRecord]:
     """The wall's panel and markers: open alerts, newest (or strongest) first."""
     return alert_records(session, viewer, AlertFilter(states=OPEN_ALERT_STATES, order=order, limit=limit))
+
+
+def alerts_active(
+    session: Session, viewer: Viewer, start: datetime, end: datetime, *, limit: int = 30
+) -> list[AlertRecord]:
+    """Alerts with evidence in [start, end), strongest first, in the state they are in now (how
+    they ended, for a past week): the weekly report's 本周预警."""
+    f = AlertFilter(seen_from=start, seen_before=end, order="strongest", limit=limit)
+    return alert_records(session, viewer, f)
 
 
 def evidence_ids(session: Session, viewer: Viewer, alert_id: int) -> tuple[int, ...] | None:

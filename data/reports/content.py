@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from data import indicators
 from data.access import Viewer, ticket_clause
+from data.alerts.read import alerts_active
 from data.models import Category, Ticket
 from data.read.directory import directory
 from data.reports.weeks import Week
@@ -80,6 +81,7 @@ class WeekContent:
     overdue: list[OverdueOrder]
     top_overdue_communities: list[Row]  # most 到期未结 this week: the screenshots' communities
     overdue_status_at_end: bool = False  # the overdue list's status is the one at the week's end
+    alerts: list = field(default_factory=list)  # data.alerts.read.AlertRecord active this week, strongest first
     notes: list[str] = field(default_factory=list)
 
 
@@ -147,6 +149,7 @@ def build(session: Session, week: Week, *, min_volume: int = 10, viewer: Viewer 
         overdue=overdue,
         top_overdue_communities=[r for r in top if r.week.due_unclosed > 0] or top,
         overdue_status_at_end=at_end,
+        alerts=alerts_active(session, viewer, week.start, week.end),
     )
 
 
