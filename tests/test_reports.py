@@ -354,8 +354,8 @@ def test_the_retry_job_decides_from_the_weeks_row(db, settings, monkeypatch):
 def test_the_weeks_alerts_and_how_they_ended(db, district):
     """Issue #11 in the weekly report: the alerts with evidence in the week, in the state they
     ended in (a resolution's reason, a merge's parent order); an alert of another week is not there."""
-    from data.alerts.models import Alert
     from dashboard.reports.render import html
+    from data.alerts.models import Alert
 
     week = _week_of_tickets(db, district)
     grid = district.grid_ids[0]
