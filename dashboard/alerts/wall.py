@@ -10,6 +10,7 @@ own, so the map's figure and its refresh are untouched); clicking one opens the 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from dash import ClientsideFunction, Input, Output, dcc, html, no_update
 
@@ -17,7 +18,7 @@ from dashboard.common.context import reader, settings
 from dashboard.common.fmt import local
 from dashboard.labels import t
 from dashboard.viewer import current_viewer
-from data.alerts.read import AlertRecord, open_alerts
+from data.alerts.read import AlertRecord, alerts_active, open_alerts
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ CONTAINER, INTERVAL, POINTS, SINK = (
 )
 SHOWN = 6  # rows in the panel
 MARKED = 50  # points on the map
+HISTORY_WINDOW = timedelta(days=7)  # a historical wall's alerts: evidence in the week before its moment
 
 
 def item(a: AlertRecord, tz: str, linked: bool = True) -> html.Li:
@@ -68,24 +70,28 @@ def points(items: list[AlertRecord], linked: bool = True) -> list[dict]:
     ]
 
 
-def read(viewer) -> list[AlertRecord]:
+def read(viewer, moment: datetime | None = None) -> list[AlertRecord]:
+    """The open alerts now; for a historical wall (issue #10) the alerts with evidence in the seven
+    days up to that moment (strongest first), never today's alerts under an old date."""
     with reader() as session:
-        return open_alerts(session, viewer, order="newest", limit=MARKED)
+        if moment is None:
+            return open_alerts(session, viewer, order="newest", limit=MARKED)
+        return alerts_active(session, viewer, moment - HISTORY_WINDOW, moment, limit=MARKED)
 
 
-def layout(viewer) -> html.Div:
+def layout(viewer, moment: datetime | None = None) -> html.Div:
     cfg = settings()
     linked = viewer.can("drilldown")
     items: list[AlertRecord] = []
     try:
-        items = read(viewer)
+        items = read(viewer, moment)
     except Exception:
         log.exception("screen: alerts read failed")
     return html.Div(
         [
             html.H2([t("alerts.title"), html.Span(className="alert-dot")], className="panel-title"),
             html.Ul(render(items, cfg.gcc_timezone, linked), id=CONTAINER, className="alert-list"),
-            dcc.Interval(id=INTERVAL, interval=cfg.gcc_refresh_seconds * 1000),
+            dcc.Interval(id=INTERVAL, interval=cfg.gcc_refresh_seconds * 1000, disabled=moment is not None),
             dcc.Store(id=POINTS, data=points(items, linked)),
             html.Div(id=SINK, hidden=True),
         ],

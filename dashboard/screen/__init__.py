@@ -112,7 +112,7 @@ def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) ->
                 className="screen-side",
             ),
             html.Div(charts.layout(snapshot, tz, sent), className="screen-bottom"),
-            alerts_wall.layout(viewer),  # 预警 (issue #11): over the map's corner, own refresh and markers
+            alerts_wall.layout(viewer, moment),  # 预警 (issue #11): over the map's corner, own refresh and markers
         ],
         className="screen-body",
     )
