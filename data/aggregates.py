@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 
-from sqlalchemy import Date, and_, cast, delete, false, func, insert, or_, select, text, true, union_all
+from sqlalchemy import Date, and_, cast, delete, false, func, insert, or_, select, text, true, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from data import indicators
@@ -209,43 +209,61 @@ def _rebuild_daily_stats(session: Session, tz: str) -> None:
     session.execute(insert(DailyStat).from_select(columns, _daily_counts(session, true(), tz)))
 
 
+def _day_spans(pairs: dict[int, set[date]]) -> list[tuple[int, date, date]]:
+    """(grid, first day, last day) runs of consecutive days, covering exactly the pairs."""
+    spans = []
+    for g in sorted(pairs):
+        days = sorted(pairs[g])
+        first = last = days[0] if days else None
+        for d in days[1:]:
+            if d != last + timedelta(days=1):
+                spans.append((g, first, last))
+                first = d
+            last = d
+        if first is not None:
+            spans.append((g, first, last))
+    return spans
+
+
 def _refresh_daily_pairs(session: Session, pairs: dict[int, set[date]], tz: str) -> int:
-    """Recompute the daily_stats rows of exactly these (grid, local day) pairs: per grid, one range
-    scan from its first to its last day (ix_tickets_grid_created / ix_tickets_grid_closed), rows
-    of other days dropped here. Returns the number of pairs."""
-    items = sorted((g, sorted(days)) for g, days in pairs.items() if days)
-    for i in range(0, len(items), 200):  # SQLite's expression depth: at most ~200 ORs at once
-        part = items[i : i + 200]
-        wanted = {(g, d) for g, days in part for d in days}
-        rows = []
+    """Recompute the daily_stats rows of exactly these (grid, local day) pairs. Grids sharing a run
+    of consecutive days are read together (grid_id IN (...) and the run's time range: index range
+    scans on ix_tickets_grid_created / ix_tickets_grid_closed). Returns the number of pairs."""
+    by_run: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for g, first, last in _day_spans(pairs):
+        by_run[(first, last)].append(g)
+    starts: dict[date, datetime] = {}
+
+    def start(d: date) -> datetime:
+        if d not in starts:
+            starts[d] = day_start(d, tz)
+        return starts[d]
+
+    runs = sorted(by_run.items())
+    for i in range(0, len(runs), 100):  # SQLite's expression depth: a bounded number of ORs at once
+        part = runs[i : i + 100]
+        wheres = []
         for column in (Ticket.created_at, Ticket.closed_at):
-            ranges = [
-                and_(
-                    Ticket.grid_id.is_(None) if g == NO_GRID else Ticket.grid_id == g,
-                    column >= day_start(days[0], tz),
-                    column < day_start(days[-1] + timedelta(days=1), tz),
-                )
-                for g, days in part
-            ]
-            rows.append(or_(*ranges))
-        counts = {}
-        for d, g, c, src, reported, closed in session.execute(_daily_counts_any(session, rows, tz)):
+            terms = []
+            for (first, last), grids in part:
+                real = [g for g in grids if g != NO_GRID]
+                where_grid = [Ticket.grid_id.in_(real)] if real else []
+                if len(real) < len(grids):
+                    where_grid.append(Ticket.grid_id.is_(None))
+                terms.append(and_(or_(*where_grid), column >= start(first), column < start(last + timedelta(days=1))))
+            wheres.append(or_(*terms))
+        rows = []
+        for d, g, c, src, reported, closed in session.execute(_daily_counts_any(session, wheres, tz)):
             if isinstance(d, str):
-                d = datetime.strptime(d, "%Y-%m-%d").date()
-            if (g, d) in wanted:
-                counts[(d, g, c, src)] = (int(reported), int(closed))
-        session.execute(
-            delete(DailyStat).where(or_(*[and_(DailyStat.grid_id == g, DailyStat.day.in_(days)) for g, days in part]))
-        )
-        if counts:
-            session.execute(
-                insert(DailyStat),
-                [
-                    dict(day=d, grid_id=g, category_id=c, source=src, reported=r, closed=cl)
-                    for (d, g, c, src), (r, cl) in counts.items()
-                ],
-            )
-    return sum(len(days) for _, days in items)
+                d = date.fromisoformat(d)
+            rows.append(dict(day=d, grid_id=g, category_id=c, source=src, reported=int(reported), closed=int(closed)))
+        stale = [(g, first + timedelta(days=k)) for (first, last), grids in part for g in grids
+                 for k in range((last - first).days + 1)]  # fmt: skip
+        for j in range(0, len(stale), 5000):
+            session.execute(delete(DailyStat).where(tuple_(DailyStat.grid_id, DailyStat.day).in_(stale[j : j + 5000])))
+        if rows:
+            session.connection().execute(DailyStat.__table__.insert(), rows)  # Core executemany: no ORM bulk
+    return sum(len(days) for days in pairs.values())
 
 
 def _daily_counts_any(session: Session, wheres: list, tz: str):
