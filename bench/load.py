@@ -206,24 +206,20 @@ async def realistic_load(target: Target, *, screens: int, every_s: float, superv
     wall, drill = Samples(), Samples()
     dep = callback(target.dependencies, "screen-sent.data")
     page_dep = callback(target.dependencies, "_pages_content.children")
-    stop = time.perf_counter() + seconds
+    stop = 0.0
 
-    async def one_screen(i: int):
+    async def one_screen(i: int, client):
         rng = random.Random(i)
-        client = await kiosk_client(target)
         screen = Screen(copy.deepcopy(start.sent), copy.deepcopy(start.meta), start.n)
-        try:
-            await asyncio.sleep(rng.uniform(0, every_s))
-            while time.perf_counter() < stop:
-                began = time.perf_counter()
-                try:
-                    s, size, _ = await refresh(client, dep, screen)
-                    wall.add(s, size)
-                except (httpx.HTTPError, ValueError) as e:
-                    wall.errors.append(type(e).__name__)
-                await asyncio.sleep(max(0.0, every_s - (time.perf_counter() - began)))
-        finally:
-            await client.aclose()
+        await asyncio.sleep(rng.uniform(0, every_s))
+        while time.perf_counter() < stop:
+            began = time.perf_counter()
+            try:
+                s, size, _ = await refresh(client, dep, screen)
+                wall.add(s, size)
+            except (httpx.HTTPError, ValueError) as e:
+                wall.errors.append(type(e).__name__)
+            await asyncio.sleep(max(0.0, every_s - (time.perf_counter() - began)))
 
     async def one_supervisor(i: int, client):
         rng = random.Random(1000 + i)
@@ -238,15 +234,20 @@ async def realistic_load(target: Target, *, screens: int, every_s: float, superv
                 drill.errors.append(type(e).__name__)
             await asyncio.sleep(rng.uniform(0.5, 1.5) * click_s)
 
+    # Every tab opens its page and every supervisor logs in before the measured time.
     clients = [await login_client(target, *login) for _ in range(supervisors)]
+    tabs = []
     try:
+        for _ in range(screens):
+            tabs.append(await kiosk_client(target))
+        stop = time.perf_counter() + seconds
         began = time.perf_counter()
         await asyncio.gather(
-            *[one_screen(i) for i in range(screens)], *[one_supervisor(i, c) for i, c in enumerate(clients)]
+            *[one_screen(i, c) for i, c in enumerate(tabs)], *[one_supervisor(i, c) for i, c in enumerate(clients)]
         )
         wall_s = time.perf_counter() - began
     finally:
-        for c in clients:
+        for c in clients + tabs:
             await c.aclose()
     return {"wall": wall, "drill": drill, "seconds": wall_s}
 
@@ -255,24 +256,25 @@ async def closed_loop(target: Target, *, clients: int, seconds: float, start: Sc
     """`clients` tabs refreshing back to back for `seconds`: the requests/s the server sustains."""
     samples = Samples()
     dep = callback(target.dependencies, "screen-sent.data")
-    stop = time.perf_counter() + seconds
 
-    async def one(i: int):
-        client = await kiosk_client(target)
+    async def one(client):
         screen = Screen(copy.deepcopy(start.sent), copy.deepcopy(start.meta), start.n)
-        try:
-            while time.perf_counter() < stop:
-                try:
-                    s, size, _ = await refresh(client, dep, screen)
-                    samples.add(s, size)
-                except (httpx.HTTPError, ValueError) as e:
-                    samples.errors.append(type(e).__name__)
-        finally:
-            await client.aclose()
+        while time.perf_counter() < stop:
+            try:
+                s, size, _ = await refresh(client, dep, screen)
+                samples.add(s, size)
+            except (httpx.HTTPError, ValueError) as e:
+                samples.errors.append(type(e).__name__)
 
-    began = time.perf_counter()
-    await asyncio.gather(*[one(i) for i in range(clients)])
-    wall = time.perf_counter() - began
+    tabs = [await kiosk_client(target) for _ in range(clients)]
+    try:
+        stop = time.perf_counter() + seconds
+        began = time.perf_counter()
+        await asyncio.gather(*[one(c) for c in tabs])
+        wall = time.perf_counter() - began
+    finally:
+        for c in tabs:
+            await c.aclose()
     return {"samples": samples, "rps": len(samples.latencies) / wall, "seconds": wall}
 
 

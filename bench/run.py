@@ -502,7 +502,7 @@ async def _serve(run: Run, server: Server, codes: dict, raw: bytes, started: flo
     async with load.kiosk(target) as kc:
         html = await kc.get(f"/screen?kiosk={server.kiosk}")
         html_bytes = int(html.headers.get("content-length") or len(html.content))
-    start, full_sent, full_raw, _ = await load.first_refresh(target)
+    start, full_sent, _, _ = await load.first_refresh(target)
     version = start.meta.get("version")
     geo = {}
     async with load.kiosk(target) as kc:
@@ -536,10 +536,13 @@ async def _serve(run: Run, server: Server, codes: dict, raw: bytes, started: flo
         f"server: {server_label(a)} + python app.py scheduler (simulator on)",
     )
     largest = max(wall.sizes) if wall.sizes else 0
+    whole = full_sent + geo["grids"]  # the figure with its polygons, as the wall got it before geometry URLs
     run.rows["payload"] = Row(
-        f"{size(largest)} largest, {size(load.pct(wall.sizes, 95))} p95 (of {len(wall.sizes):,} live refreshes)",
-        f"{size(full_sent)} ({size(full_raw)} uncompressed)",
-        largest <= 300_000 and largest <= full_sent / 10,
+        f"{size(largest)} largest, {size(load.pct(wall.sizes, 95))} p95 (of {len(wall.sizes):,} live refreshes, "
+        "gzip as sent)",
+        f"{size(whole)} (the whole figure {size(full_sent)} + its grid polygons {size(geo['grids'])}, gzip as sent; "
+        f"{whole / max(largest, 1):,.0f}x the largest refresh)",
+        largest <= 300_000 and largest <= whole / 10,
     )
 
     # Saturation: closed loop, against the same refresh computed from the tickets table.
