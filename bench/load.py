@@ -117,8 +117,13 @@ def page_payload(dep: dict, path: str) -> dict:
 
 async def kiosk_client(target: Target) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=target.base_url, timeout=TIMEOUT, headers={"Accept-Encoding": "gzip"})
-    r = await client.get(f"/screen?kiosk={target.kiosk_token}", follow_redirects=True)
-    r.raise_for_status()
+    try:
+        # Opening the page is not what is measured: a busy server gets longer.
+        r = await client.get(f"/screen?kiosk={target.kiosk_token}", follow_redirects=True, timeout=4 * TIMEOUT)
+        r.raise_for_status()
+    except BaseException:
+        await client.aclose()
+        raise
     return client
 
 
@@ -239,7 +244,10 @@ async def realistic_load(target: Target, *, screens: int, every_s: float, superv
     tabs = []
     try:
         for _ in range(screens):
-            tabs.append(await kiosk_client(target))
+            try:
+                tabs.append(await kiosk_client(target))
+            except httpx.HTTPError as e:
+                wall.errors.append(f"open: {type(e).__name__}")
         stop = time.perf_counter() + seconds
         began = time.perf_counter()
         await asyncio.gather(
