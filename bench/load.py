@@ -25,6 +25,9 @@ from dashboard.screen import map as map_part
 from dashboard.screen import refresh as refresh_part
 
 TIMEOUT = 30.0
+# One connection per request: `python app.py serve` (waitress) serves at most 100 connections at
+# once (its connection_limit); 200 tabs each holding a keep-alive connection starve the rest.
+LIMITS = httpx.Limits(max_keepalive_connections=0)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -116,7 +119,9 @@ def page_payload(dep: dict, path: str) -> dict:
 
 
 async def kiosk_client(target: Target) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=target.base_url, timeout=TIMEOUT, headers={"Accept-Encoding": "gzip"})
+    client = httpx.AsyncClient(
+        base_url=target.base_url, timeout=TIMEOUT, headers={"Accept-Encoding": "gzip"}, limits=LIMITS
+    )
     try:
         # Opening the page is not what is measured: a busy server gets longer.
         r = await client.get(f"/screen?kiosk={target.kiosk_token}", follow_redirects=True, timeout=4 * TIMEOUT)
@@ -138,7 +143,9 @@ async def kiosk(target: Target):
 
 
 async def login_client(target: Target, username: str, password: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=target.base_url, timeout=TIMEOUT, headers={"Accept-Encoding": "gzip"})
+    client = httpx.AsyncClient(
+        base_url=target.base_url, timeout=TIMEOUT, headers={"Accept-Encoding": "gzip"}, limits=LIMITS
+    )
     form = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     r = await client.post(
