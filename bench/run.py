@@ -31,6 +31,7 @@ import gzip
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -734,6 +735,7 @@ def parse(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers started here (finally)
     a = parse(argv)
     run = Run(a)
     prepare(run)
