@@ -2,6 +2,7 @@
 
     python app.py                 serve: schema, demo data if empty, scheduler, web on :8050
     python app.py <command> --help
+    gunicorn -w 4 -b 0.0.0.0:8050 'app:server'      the web app under gunicorn (see the README)
 
 Every command lives in the package that owns it (data.cli, dashboard.cli, ...); this file only
 collects them into one command line.
@@ -17,7 +18,24 @@ import sys
 from data.settings import SettingsError, load_settings
 
 # Packages that contribute sub-commands: each has COMMANDS, a list of cli.Command.
-COMMAND_MODULES = ["dashboard.cli", "data.cli", "dashboard.auth.cli", "dashboard.api.cli", "data.importers.cli"]
+COMMAND_MODULES = [
+    "dashboard.cli",
+    "data.cli",
+    "dashboard.auth.cli",
+    "dashboard.api.cli",
+    "data.importers.cli",
+    "dashboard.reports.cli",  # the weekly report (issue #10)
+]
+
+
+def __getattr__(name: str):
+    """`app:server` (and `app:application`): the WSGI server, made on first access, so the command
+    line never builds a web app it does not need (PEP 562 module attribute)."""
+    if name in ("server", "application"):
+        from dashboard.wsgi import server
+
+        return server()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,22 +17,29 @@ def _serve_args(p):
 
 def serve(args, settings: Settings) -> int:
     from dashboard.auth.announce import announce
+    from dashboard.labels import text
     from dashboard.server import create_app
     from data.demo import database_is_empty, generate
     from data.jobs import start_scheduler
+    from data.users import DemoPasswordInProduction, refuse_demo_passwords_in_production
 
     db = open_database(settings)
-    simulate = False
-    if database_is_empty(db):
-        print("empty database: generating the demo district (once)", file=sys.stderr, flush=True)
-        stats = generate(db, settings, progress=lambda m: print(f"demo: {m}", file=sys.stderr, flush=True))
-        print(f"demo ready: {stats}", file=sys.stderr, flush=True)
+    try:  # issue #9: production never serves the published demo password
+        with db.reader() as session:
+            refuse_demo_passwords_in_production(session, settings)  # before minutes of demo generation
+        if database_is_empty(db):
+            print("empty database: generating the demo district (once)", file=sys.stderr, flush=True)
+            stats = generate(db, settings, progress=lambda m: print(f"demo: {m}", file=sys.stderr, flush=True))
+            print(f"demo ready: {stats}", file=sys.stderr, flush=True)
+        app = create_app(settings, db)  # checks again: accounts the demo may just have made
+    except DemoPasswordInProduction as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     simulate = settings.gcc_simulate and _is_demo(db)
-    app = create_app(settings, db)
     scheduler = lock = None
     if settings.gcc_scheduler and not args.no_scheduler:
         scheduler, lock = start_scheduler(db, settings, simulate_demo=simulate)
-    print(f"网格治理指挥中心 on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    print(f"{text('app.title', settings.gcc_locale)} on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     announce(db, settings, args.host, args.port)  # the kiosk link and demo logins (issue #6)
     try:
         if settings.gcc_debug:

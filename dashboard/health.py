@@ -3,7 +3,9 @@
 - the database: reachable, readable and (SQLite) writable within a short bound — a database
   locked elsewhere is "degraded", never a hang or a 500;
 - the schema version;
-- each job's last run and outcome, and the jobs that have stopped finishing (data.jobs.overdue_jobs).
+- each job's last run and outcome, and the jobs that have stopped finishing (data.jobs.overdue_jobs);
+- the latest weekly report (week, status, error): a failed report shows here without making the
+  web node unhealthy (the weekly_report job's own failure is in `jobs`).
 
 200 {"status": "ok"} when nothing fails; 503 {"status": "degraded", "failing": [...]} naming
 what does, with Retry-After.
@@ -54,6 +56,27 @@ def database_state(db: Database) -> tuple[dict, list[str]]:
     return state, problems
 
 
+def latest_report(db: Database) -> dict | None:
+    """The newest week's report row, briefly (issue #10)."""
+    from data.reports.archive import listing
+
+    try:
+        rows = listing(db, limit=1)
+    except SQLAlchemyError:
+        return None
+    if not rows:
+        return None
+    r = rows[0]
+    return {
+        "week": r.week,
+        "status": r.status,
+        "progress": r.progress,
+        "attempts": r.attempts,
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "error": r.error,
+    }
+
+
 def _first_line(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
 
@@ -62,10 +85,11 @@ def _first_line(exc: Exception) -> str:
 def healthz():
     db, settings = context.db(), context.settings()
     state, failing = database_state(db)
-    jobs = {}
+    jobs, report = {}, None
     if state["readable"]:
         probe = db.bounded(PROBE_SECONDS)
         jobs = job_statuses(probe)
+        report = latest_report(probe)
         failing += overdue_jobs(jobs, jobs_for(settings, simulate_demo=True), utcnow())
     body = {
         "status": "degraded" if failing else "ok",
@@ -74,6 +98,7 @@ def healthz():
         "database": state,
         "schema_version": schema_version(db) if state["readable"] else None,
         "jobs": jobs,
+        "report": report,
     }
     if failing:
         return jsonify(body), 503, {"Retry-After": "10"}

@@ -7,7 +7,7 @@ from dash import dcc, html
 from dashboard import screen
 from dashboard.common.access import refusal_panel
 from dashboard.common.context import reader
-from dashboard.labels import t
+from dashboard.labels import role_label, t
 from data.access import Viewer
 from data.read.directory import directory
 
@@ -30,10 +30,14 @@ def layout(viewer: Viewer, **query):
             if region is not None and region.level != "district":
                 href = f"/{region.level}/{region.code}"
         tiles.append(dcc.Link([html.Strong(t("home.region")), html.Span(href)], href=href, className="tile"))
+    for permission, href in (("users", "/users"), ("audit", "/audit")):
+        if viewer.can(permission):
+            label = t(f"home.{permission}")
+            tiles.append(dcc.Link([html.Strong(label), html.Span(href)], href=href, className="tile"))
     return html.Div(
         [
             html.H1(t("home.title")),
-            html.P(viewer.name or viewer.role, className="home-who"),
+            html.P(viewer.name or role_label(viewer.role), className="home-who"),
             html.Div(tiles, className="tiles"),
             html.A(t("home.logout"), href="/logout", className="home-logout"),
         ],

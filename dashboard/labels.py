@@ -1,8 +1,16 @@
-"""Every piece of text the pages show, in one place: Chinese by default, English when
-GCC_LOCALE=en. `t(key, **values)` looks a key up in the current app's locale; pure code (figures,
-tests) passes the locale explicitly to `text(key, locale, **values)`.
+"""Every piece of text people see, in one place: Chinese by default, English when GCC_LOCALE=en.
+The Dash pages, the phone pages (their Jinja templates get `t`; phone.js gets `templates("phone.js.")`
+as JSON from the page), the API's and Open311's labels and notices, the 503 page. `t(key, **values)`
+looks a key up in the current app's locale; pure code (figures, Open311 documents, tests) passes the
+locale explicitly to `text(key, locale, **values)`.
 
-tests/test_labels.py checks that both locales have the same keys and the same {placeholders}.
+The data layer gives codes, never words: statuses, actions, roles, intake notices
+(`{"code", **values}`: notice_text), automatic escalations (event_note), assignee kinds.
+(dashboard/auth still has its own Chinese: issue #12 item 5, to move here.)
+
+tests/test_figures.py checks that both locales have the same keys and the same {placeholders};
+tests/test_labels.py that every key the code asks for exists and every code has English words;
+tests/test_locale_en.py that GCC_LOCALE=en pages show no Chinese outside data.
 """
 
 from __future__ import annotations
@@ -17,20 +25,70 @@ DEFAULT_LOCALE = "zh"
 ZH: dict[str, str] = {
     "app.title": "网格治理指挥中心",
     "app.subtitle": "网格治理指挥中心",
+    "app.html_lang": "zh-CN",  # <html lang> of the pages we write ourselves (phone, 503)
     # Header of the big screen.
     "header.as_of": "数据更新于",
     "header.stale": "数据延迟",
     "header.no_data": "暂无数据",
     "header.live": "实时",
+    # Historical views (?as_of= / ?week=, issue #10).
+    "history.banner": "历史视图 · {moment}",
+    "history.note": "按工单历史还原当时状态，页面不自动刷新",
+    "history.live": "返回实时",
+    "history.bad": "历史视图参数无效：{detail}",
+    "history.indicators": "当时指标",
+    "history.bad_week": "week={value}：应为 ISO 周，如 2026-W47",
+    "history.bad_no_week": "week={value}：该年没有这一周",
+    "history.bad_as_of": "as_of={value}：应为 ISO 日期时间，如 2026-11-22T18:00",
+    "history.bad_future": "{value}：时间在将来",
+    "history.bad_not_ended": "week={value}：该周尚未结束",
+    "history.bad_too_early": "{value}：早于 2000 年",
     # Access.
     "access.login_needed": "请登录",
     "access.login_hint": "此页面需要登录后查看。",
     "access.login_link": "前往登录",
+    "auth.login_title": "登录",
+    "auth.username": "用户名",
+    "auth.password": "密码",
+    "auth.login_button": "登录",
+    "auth.kiosk_hint": "大屏请使用管理员提供的大屏链接：",
+    "auth.resident_hint": "居民查询工单请使用回执中的链接。",
+    "auth.form_expired": "表单已过期，请重新提交。",
+    "auth.missing_fields": "请输入用户名和密码。",
+    "auth.locked": "登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试。",
+    "auth.failed": "用户名或密码错误，或账户已停用。",
+    "auth.login_first": "请先登录。",
+    "auth.logout_title": "退出",
+    "auth.current_user": "当前用户：{name}",
+    "auth.logout_button": "退出登录",
+    "auth.not_signed_in": "您尚未登录。",
+    "auth.refused_title": "无权访问",
+    "auth.refused": "您的账户（{name}）无权访问此页面。",
+    "auth.home": "返回首页",
+    "auth.switch_account": "切换账户",
+    "audit_action.login": "登录",
+    "audit_action.login_failed": "登录失败",
+    "audit_action.lockout": "账户锁定",
+    "audit_action.logout": "退出",
+    "audit_action.kiosk_login": "大屏令牌登录",
+    "audit_action.ticket": "工单状态变更",
+    "audit_action.unmask": "查看明文",
+    "audit_action.export": "导出",
+    "audit_action.download": "下载报告",
+    "audit_action.user_add": "新增账户",
+    "audit_action.user_disable": "停用账户",
+    "audit_action.user_enable": "启用账户",
+    "audit_action.user_password": "重置密码",
+    "audit_action.kiosk_token": "生成大屏令牌",
+    "audit_action.audit_prune": "清理过期审计",
+    "users.scope_district": "全区",
+    "users.scope_assigned": "指派给 {name}",
     "access.denied": "无权限",
     "access.denied_hint": "当前账号无权查看此内容。",
     "access.not_found": "未找到或无权查看：{what}",
     "error.unavailable": "数据暂不可用，正在重试…",
     "error.page": "页面暂时无法显示，请稍后刷新。",
+    "error.busy": "数据库繁忙，请几秒后刷新。",
     # KPI cards.
     "kpi.reported_today": "今日上报",
     "kpi.dispatched_today": "今日派单",
@@ -102,6 +160,58 @@ ZH: dict[str, str] = {
     "drill.reported_30d": "近30天上报",
     "drill.rows_shown": "共 {total} 件，显示最新 {shown} 件（请缩小筛选范围）",
     "drill.rows": "共 {total} 件",
+    "drill.limited_to": "仅含您负责的范围：{name}",
+    "drill.export_done": "已导出 {n} 件（已记入审计日志）",
+    "notfound.title": "页面不存在",
+    "notfound.hint": "没有这个页面，或您无权查看。",
+    "notfound.home": "返回首页",
+    # Administration pages (/users, /audit).
+    "home.users": "账户管理",
+    "home.audit": "审计日志",
+    "users.title": "账户管理",
+    "users.list": "账户列表",
+    "users.add": "新增账户",
+    "users.username": "用户名",
+    "users.display_name": "显示名",
+    "users.role": "角色",
+    "users.region": "区域编码",
+    "users.organisation": "单位编号",
+    "users.password": "密码（留空则随机生成）",
+    "users.scope": "范围",
+    "users.status": "状态",
+    "users.active": "启用",
+    "users.inactive": "已停用",
+    "users.locked": "已锁定",
+    "users.demo_password": "仍是演示密码",
+    "users.last_login": "最近登录",
+    "users.manage": "账户操作",
+    "users.target": "账户",
+    "users.disable": "停用",
+    "users.enable": "启用",
+    "users.reset": "重置密码",
+    "users.new_password": "新密码（留空则随机生成）",
+    "users.done.user_add": "已新增账户 {name}",
+    "users.done.user_disable": "已停用账户 {name}",
+    "users.done.user_enable": "已启用账户 {name}",
+    "users.done.user_password": "已重置 {name} 的密码",
+    "users.generated": "密码（仅显示这一次，请转交本人）：{password}",
+    "users.failed": "未执行：{reason}",
+    "users.audited": "每项操作都记入审计日志。",
+    "audit.title": "审计日志",
+    "audit.from": "开始日期",
+    "audit.to": "结束日期",
+    "audit.action": "操作",
+    "audit.user": "用户名",
+    "audit.at": "时间",
+    "audit.outcome": "结果",
+    "audit.ok": "成功",
+    "audit.refused": "拒绝",
+    "audit.role": "角色",
+    "audit.client": "来源地址",
+    "audit.target": "对象",
+    "audit.detail": "详情",
+    "audit.rows": "{n} 条，最新在前（最多显示 {max} 条）",
+    "audit.bad_dates": "日期无效，已显示最近7天",
     "team.grid_worker": "网格员",
     "team.grid_head": "网格长",
     "team.property": "物业公司",
@@ -216,6 +326,9 @@ ZH: dict[str, str] = {
     "desk.bad_number": "请输入有效的数字：{field}",
     "desk.staff": "人员",
     "desk.org": "单位",
+    "desk.assignee.grid_worker": "{name}（{area}网格员）",
+    "desk.assignee.property_company": "{name}（物业）",
+    "desk.assignee.department": "{name}（部门）",
     # Workflow errors (data.workflow.WorkflowError codes).
     "wf.unknown_action": "未知操作",
     "wf.invalid_state": "工单当前状态不允许此操作",
@@ -246,8 +359,28 @@ ZH: dict[str, str] = {
     "role.resident": "居民",
     "role.anonymous": "访客",
     "role.system": "系统",
+    "role.public": "公众",
     # Home.
     "home.title": "网格治理指挥中心",
+    # The weekly report archive (/reports, issue #10).
+    "reports.nav": "周报",
+    "reports.title": "周报归档",
+    "reports.hint": "每周一自动生成上周周报（大屏与页面截图、指标表、红黑榜、PDF）。",
+    "reports.generate": "立即生成",
+    "reports.week": "周次",
+    "reports.none": "尚无周报。",
+    "reports.status.ok": "已生成",
+    "reports.status.running": "生成中",
+    "reports.status.failed": "失败",
+    "reports.started": "已开始生成 {week}，进度见下表。",
+    "reports.busy": "{week} 正在生成中。",
+    "reports.not_allowed": "当前账号无权生成周报。",
+    "reports.made": "生成于 {at}，用时 {seconds} 秒，共 {size}",
+    "reports.failed": "最近一次生成失败：{error}",
+    "reports.previous": "以下为上次成功生成的版本。",
+    "reports.files": "下载",
+    "reports.pick_week": "请选择周次。",
+    "reports.not_ended": "{week} 尚未结束。",
     "home.screen": "指挥大屏",
     "home.desk": "调度台",
     "home.region": "我的辖区",
@@ -261,21 +394,144 @@ ZH: dict[str, str] = {
     "weekday.4": "星期五",
     "weekday.5": "星期六",
     "weekday.6": "星期日",
+    # Phone pages (dashboard/phone: /report, /t/<token>, /my).
+    "phone.brand": "网格治理",
+    "phone.photo": "照片",
+    "phone.report.title": "随手拍 · 问题上报",
+    "phone.report.heading": "随手拍",
+    "phone.report.photos": "照片（最多 {n} 张，每张不超过 {mb} MB）",
+    "phone.report.category": "问题类别",
+    "phone.report.choose": "请选择",
+    "phone.report.description": "问题描述",
+    "phone.report.description_hint": "请简要描述问题",
+    "phone.report.location": "位置",
+    "phone.report.gps": "使用我的位置（GPS）",
+    "phone.report.tap_map": "或在下图中点选位置（可放大）",
+    "phone.report.no_location": "尚未选择位置",
+    "phone.report.address": "地址（选填）",
+    "phone.report.address_hint": "如：幸福小区 3 栋门口",
+    "phone.report.phone": "联系电话（选填，仅工作人员可见）",
+    "phone.report.submit": "提交",
+    "phone.report.done": "已提交",
+    "phone.report.number": "工单号：",
+    "phone.report.status_link": "查看办理进度",
+    "phone.report.keep_link": "请保存此链接，办结后可在该页面评价。",
+    "phone.status.title": "工单 {id} · 办理进度",
+    "phone.status.heading": "工单 {id}",
+    "phone.status.reported_at": "上报于 {at}",
+    "phone.status.expected_at": "预计办结 {at}",
+    "phone.status.timeline": "办理过程",
+    "phone.status.result_photo": "处理照片",
+    "phone.status.rate": "评价",
+    "phone.status.comment": "意见（选填）",
+    "phone.status.reopen": "问题没有解决，要求重新办理",
+    "phone.status.submit_rating": "提交评价",
+    "phone.status.your_rating": "您的评价：",
+    "phone.my.title": "我的工单",
+    "phone.my.none": "暂无待办工单。",
+    "phone.my.due": "时限 {due}",
+    "phone.my.overdue": "已超期",
+    "phone.my.result_photos": "处理结果照片",
+    "phone.my.note": "处理说明",
+    "phone.my.submit_result": "提交处理结果",
+    # What the phone script says (handed to it by the page: dashboard.phone.script_text).
+    "phone.js.failed_retry": "提交失败，请稍后再试",
+    "phone.js.failed": "提交失败",
+    "phone.js.sending": "正在提交…",
+    "phone.js.sent": "已提交",
+    "phone.js.server_said": "服务器返回 {status}",
+    "phone.js.field_error": "{field}：{message}",
+    "phone.js.join": "；",
+    "phone.js.too_many_photos": "最多 {n} 张照片",
+    "phone.js.too_big": "{name} 超过大小限制",
+    "phone.js.place": "{how}：{lon}, {lat}",
+    "phone.js.map_pick": "地图点选",
+    "phone.js.gps_fix": "GPS 定位",
+    "phone.js.no_geolocation": "此浏览器不支持定位，请在地图上点选",
+    "phone.js.locating": "正在定位…",
+    "phone.js.gps_failed": "定位失败（{error}），请在地图上点选",
+    # Notices of an intake (data.intake Notice codes), in API answers and on the phone page.
+    "notice.possible_duplicate": "附近 {radius_m} 米内已有同类工单在办，可能是重复上报",
+    "notice.outside_grids": "位置不在任何网格内，工单进入待分配队列",
+    "notice.repeat_alarm": "同一设备的重复告警已并入工单 {ticket_id}（第 {alarms} 次）",
+    "notice.media_url_ignored": "media_url 不会被下载（内网）：请以 media 文件上传照片",
+    "notice.received": "已受理上报，请保存 token 查询进度",
+    "notice.join": "；",
+    # Open311 documents.
+    "open311.service_description": "{group}/{category}：处置时限 {hours} 小时",
+    "open311.contact": "网格治理指挥中心 / dispatch center",
+    # Charts: the bar that gathers the rest.
+    "chart.other": "其他",
+    # Events whose words are the dashboard's (data.workflow writes codes in the event's data).
+    "event.response_timeout": "响应超时，自动督办至{level}",
+    "event.handling_overdue": "处置超时，自动督办至{level}",
+    "event.repeat_alarm": "设备 {device} 再次告警（{alarm_type}，第 {n} 次）",
+    "event.with_note": "{words}：{note}",
+    "list.separator": "、",
 }
 
 EN: dict[str, str] = {
     "app.title": "Grid Command Center",
     "app.subtitle": "Grid Command Center",
+    "app.html_lang": "en",
     "header.as_of": "Data as of",
     "header.stale": "STALE",
     "header.no_data": "no data",
     "header.live": "live",
+    "history.banner": "Historical view · {moment}",
+    "history.note": "Rebuilt from the tickets' history; this page does not refresh",
+    "history.live": "Back to live",
+    "history.bad": "Invalid historical view: {detail}",
+    "history.indicators": "Indicators then",
+    "history.bad_week": "week={value}: expected an ISO week such as 2026-W47",
+    "history.bad_no_week": "week={value}: that year has no such week",
+    "history.bad_as_of": "as_of={value}: expected an ISO date-time such as 2026-11-22T18:00",
+    "history.bad_future": "{value}: in the future",
+    "history.bad_not_ended": "week={value}: the week has not ended yet",
+    "history.bad_too_early": "{value}: before 2000",
     "access.login_needed": "Please log in",
     "access.login_hint": "This page needs a login.",
     "access.login_link": "Log in",
+    "auth.login_title": "Log in",
+    "auth.username": "User name",
+    "auth.password": "Password",
+    "auth.login_button": "Log in",
+    "auth.kiosk_hint": "Wall screens use the link an administrator gives them: ",
+    "auth.resident_hint": "Residents follow the link on their receipt to see their ticket.",
+    "auth.form_expired": "The form has expired; please submit it again.",
+    "auth.missing_fields": "Please enter your user name and password.",
+    "auth.locked": "Too many failed logins: locked for now, try again in {minutes} minutes.",
+    "auth.failed": "Wrong user name or password, or the account is disabled.",
+    "auth.login_first": "Please log in first.",
+    "auth.logout_title": "Log out",
+    "auth.current_user": "Signed in as {name}",
+    "auth.logout_button": "Log out",
+    "auth.not_signed_in": "You are not logged in.",
+    "auth.refused_title": "No access",
+    "auth.refused": "Your account ({name}) may not open this page.",
+    "auth.home": "Home",
+    "auth.switch_account": "Switch account",
+    "audit_action.login": "Login",
+    "audit_action.login_failed": "Failed login",
+    "audit_action.lockout": "Account locked",
+    "audit_action.logout": "Logout",
+    "audit_action.kiosk_login": "Wall token login",
+    "audit_action.ticket": "Ticket change",
+    "audit_action.unmask": "Unmask",
+    "audit_action.export": "Export",
+    "audit_action.download": "Report download",
+    "audit_action.user_add": "Account added",
+    "audit_action.user_disable": "Account disabled",
+    "audit_action.user_enable": "Account enabled",
+    "audit_action.user_password": "Password reset",
+    "audit_action.kiosk_token": "Wall token issued",
+    "audit_action.audit_prune": "Audit log pruned",
+    "users.scope_district": "Whole district",
+    "users.scope_assigned": "Assigned to {name}",
     "access.denied": "Not permitted",
     "access.denied_hint": "This account may not see this content.",
     "access.not_found": "Not found or not visible: {what}",
+    "error.busy": "The database is busy; reload in a few seconds.",
     "error.unavailable": "Data unavailable, retrying…",
     "error.page": "This page cannot be shown right now; please reload shortly.",
     "kpi.reported_today": "Reported today",
@@ -342,6 +598,58 @@ EN: dict[str, str] = {
     "drill.reported_30d": "Reported, 30 days",
     "drill.rows_shown": "{total} tickets, newest {shown} shown (narrow the filters)",
     "drill.rows": "{total} tickets",
+    "drill.limited_to": "Your area only: {name}",
+    "drill.export_done": "{n} tickets exported (recorded in the audit log)",
+    "notfound.title": "Page not found",
+    "notfound.hint": "There is no such page, or you may not see it.",
+    "notfound.home": "Home",
+    # Administration pages (/users, /audit).
+    "home.users": "Accounts",
+    "home.audit": "Audit log",
+    "users.title": "Accounts",
+    "users.list": "Accounts",
+    "users.add": "Add an account",
+    "users.username": "Username",
+    "users.display_name": "Display name",
+    "users.role": "Role",
+    "users.region": "Region code",
+    "users.organisation": "Organisation id",
+    "users.password": "Password (blank: a random one)",
+    "users.scope": "Area",
+    "users.status": "Status",
+    "users.active": "active",
+    "users.inactive": "disabled",
+    "users.locked": "locked",
+    "users.demo_password": "still the demo password",
+    "users.last_login": "Last login",
+    "users.manage": "Change an account",
+    "users.target": "Account",
+    "users.disable": "Disable",
+    "users.enable": "Enable",
+    "users.reset": "Reset password",
+    "users.new_password": "New password (blank: a random one)",
+    "users.done.user_add": "Account {name} added",
+    "users.done.user_disable": "Account {name} disabled",
+    "users.done.user_enable": "Account {name} enabled",
+    "users.done.user_password": "Password of {name} reset",
+    "users.generated": "Password (shown only this once; hand it to the person): {password}",
+    "users.failed": "Not done: {reason}",
+    "users.audited": "Every change is written to the audit log.",
+    "audit.title": "Audit log",
+    "audit.from": "From",
+    "audit.to": "To",
+    "audit.action": "Action",
+    "audit.user": "Username",
+    "audit.at": "Time",
+    "audit.outcome": "Outcome",
+    "audit.ok": "ok",
+    "audit.refused": "refused",
+    "audit.role": "Role",
+    "audit.client": "Client",
+    "audit.target": "Target",
+    "audit.detail": "Detail",
+    "audit.rows": "{n} rows, newest first (at most {max} shown)",
+    "audit.bad_dates": "Invalid dates: the last 7 days are shown",
     "team.grid_worker": "Grid worker",
     "team.grid_head": "Grid head",
     "team.property": "Property company",
@@ -453,6 +761,9 @@ EN: dict[str, str] = {
     "desk.bad_number": "Enter a valid number: {field}",
     "desk.staff": "Staff",
     "desk.org": "Organisation",
+    "desk.assignee.grid_worker": "{name} (grid worker, {area})",
+    "desk.assignee.property_company": "{name} (property company)",
+    "desk.assignee.department": "{name} (department)",
     "wf.unknown_action": "Unknown action",
     "wf.invalid_state": "The ticket's state does not allow this action",
     "wf.reason_required": "A reason is required",
@@ -481,7 +792,26 @@ EN: dict[str, str] = {
     "role.resident": "resident",
     "role.anonymous": "visitor",
     "role.system": "system",
+    "role.public": "public",
     "home.title": "Grid Command Center",
+    "reports.nav": "Reports",
+    "reports.title": "Weekly reports",
+    "reports.hint": "Every Monday the previous week's report is made (screenshots, tables, rankings, PDF).",
+    "reports.generate": "Generate now",
+    "reports.week": "Week",
+    "reports.none": "No reports yet.",
+    "reports.status.ok": "ready",
+    "reports.status.running": "running",
+    "reports.status.failed": "failed",
+    "reports.started": "Started {week}; progress below.",
+    "reports.busy": "{week} is being made.",
+    "reports.not_allowed": "This account may not generate reports.",
+    "reports.made": "made {at} in {seconds} s, {size} in all",
+    "reports.failed": "The last run failed: {error}",
+    "reports.previous": "The files below are the last good version.",
+    "reports.files": "Files",
+    "reports.pick_week": "Pick a week.",
+    "reports.not_ended": "{week} has not ended yet.",
     "home.screen": "Wall screen",
     "home.desk": "Dispatch desk",
     "home.region": "My area",
@@ -494,6 +824,80 @@ EN: dict[str, str] = {
     "weekday.4": "Friday",
     "weekday.5": "Saturday",
     "weekday.6": "Sunday",
+    # Phone pages (dashboard/phone: /report, /t/<token>, /my).
+    "phone.brand": "Grid Governance",
+    "phone.photo": "Photo",
+    "phone.report.title": "Snap & report · Report a problem",
+    "phone.report.heading": "Snap & report",
+    "phone.report.photos": "Photos (at most {n}, each up to {mb} MB)",
+    "phone.report.category": "Kind of problem",
+    "phone.report.choose": "Choose…",
+    "phone.report.description": "Description",
+    "phone.report.description_hint": "Describe the problem in a few words",
+    "phone.report.location": "Location",
+    "phone.report.gps": "Use my location (GPS)",
+    "phone.report.tap_map": "or tap the map below (zoom in with +)",
+    "phone.report.no_location": "No location chosen yet",
+    "phone.report.address": "Address (optional)",
+    "phone.report.address_hint": "e.g. building 3, Xingfu estate",
+    "phone.report.phone": "Phone (optional, seen by staff only)",
+    "phone.report.submit": "Send",
+    "phone.report.done": "Sent",
+    "phone.report.number": "Ticket number: ",
+    "phone.report.status_link": "Follow its progress",
+    "phone.report.keep_link": "Keep this link: once the ticket is closed you can rate it there.",
+    "phone.status.title": "Ticket {id} · Progress",
+    "phone.status.heading": "Ticket {id}",
+    "phone.status.reported_at": "Reported {at}",
+    "phone.status.expected_at": "expected by {at}",
+    "phone.status.timeline": "Progress",
+    "phone.status.result_photo": "Photo of the work",
+    "phone.status.rate": "Rate",
+    "phone.status.comment": "Comment (optional)",
+    "phone.status.reopen": "The problem is not solved: handle it again",
+    "phone.status.submit_rating": "Send rating",
+    "phone.status.your_rating": "Your rating: ",
+    "phone.my.title": "My orders",
+    "phone.my.none": "No open orders.",
+    "phone.my.due": "Due {due}",
+    "phone.my.overdue": "overdue",
+    "phone.my.result_photos": "Photos of the result",
+    "phone.my.note": "What was done",
+    "phone.my.submit_result": "Report the result",
+    # What the phone script says (handed to it by the page: dashboard.phone.script_text).
+    "phone.js.failed_retry": "Could not send; please try again later",
+    "phone.js.failed": "Could not send",
+    "phone.js.sending": "Sending…",
+    "phone.js.sent": "Sent",
+    "phone.js.server_said": "The server answered {status}",
+    "phone.js.field_error": "{field}: {message}",
+    "phone.js.join": "; ",
+    "phone.js.too_many_photos": "At most {n} photos",
+    "phone.js.too_big": "{name} is too large",
+    "phone.js.place": "{how}: {lon}, {lat}",
+    "phone.js.map_pick": "Picked on the map",
+    "phone.js.gps_fix": "GPS",
+    "phone.js.no_geolocation": "This browser cannot locate you; tap the map instead",
+    "phone.js.locating": "Locating…",
+    "phone.js.gps_failed": "Could not locate you ({error}); tap the map instead",
+    # Notices of an intake (data.intake Notice codes), in API answers and on the phone page.
+    "notice.possible_duplicate": "A ticket of the same kind is open within {radius_m} m: this may be a duplicate",
+    "notice.outside_grids": "The location is in no grid: the ticket waits in the unassigned queue",
+    "notice.repeat_alarm": "The device's repeated alarm was added to ticket {ticket_id} (alarm {alarms})",
+    "notice.media_url_ignored": "media_url is not fetched (intranet): upload the photo as a `media` file",
+    "notice.received": "Report received: keep the token to follow its progress",
+    "notice.join": "; ",
+    # Open311 documents.
+    "open311.service_description": "{group}/{category}: to be handled within {hours} hours",
+    "open311.contact": "Grid Command Center / dispatch center",
+    # Charts: the bar that gathers the rest.
+    "chart.other": "Other",
+    # Events whose words are the dashboard's (data.workflow writes codes in the event's data).
+    "event.response_timeout": "Response deadline passed: escalated to {level} level",
+    "event.handling_overdue": "Handling deadline passed: escalated to {level} level",
+    "event.repeat_alarm": "Device {device} alarmed again ({alarm_type}, alarm {n})",
+    "event.with_note": "{words}: {note}",
+    "list.separator": ", ",
 }
 
 SOURCES_EN = {
@@ -622,6 +1026,59 @@ def text(key: str, locale: str = DEFAULT_LOCALE, /, **values) -> str:
 
 def t(key: str, /, **values) -> str:
     return text(key, current_locale(), **values)
+
+
+def event_note(action: str, note: str | None, data: dict | None, locale: str | None = None) -> str | None:
+    """An event's note in words: what the data layer recorded as codes (an automatic escalation's
+    deadline and level, an IoT device's repeated alarm) followed by the note a person or device
+    wrote, if any."""
+    locale = locale or current_locale()
+    data = data or {}
+    words = None
+    reason = data.get("reason")
+    if action == "escalate" and reason in ("response_timeout", "handling_overdue"):
+        to = data.get("to")
+        level = text(f"level.{to}", locale) if f"level.{to}" in ZH else to
+        words = text(f"event.{reason}", locale, level=level)
+    elif action == "comment" and isinstance(data.get("repeat_alarm"), dict):
+        alarm = data["repeat_alarm"]
+        device, kind, n = alarm.get("device_id"), alarm.get("alarm_type"), alarm.get("alarms")
+        words = text("event.repeat_alarm", locale, device=device, alarm_type=kind, n=n)
+    if words and note:
+        return text("event.with_note", locale, words=words, note=note)
+    return words or note or None
+
+
+def templates(prefix: str, locale: str | None = None) -> dict[str, str]:
+    """The unformatted labels under `prefix` ("phone.js."), keyed by the rest of their key: for a
+    script that fills the {placeholders} itself (dashboard/phone/static/phone.js)."""
+    table = LOCALES.get(locale or current_locale(), ZH)
+    return {k[len(prefix) :]: table.get(k) or v for k, v in ZH.items() if k.startswith(prefix)}
+
+
+def notice_text(notice: dict | str, locale: str | None = None) -> str:
+    """An intake notice (data.intake.transaction.notice: {"code", **values}) in words; a plain
+    string (an idempotent replay stored before notices had codes) as it is."""
+    if isinstance(notice, str):
+        return notice
+    values = {k: v for k, v in notice.items() if k != "code"}
+    return text(f"notice.{notice['code']}", locale or current_locale(), **values)
+
+
+def notices_text(notices: list[dict], locale: str | None = None) -> list[str]:
+    return [notice_text(n, locale) for n in notices]
+
+
+def role_label(role: str, locale: str | None = None) -> str:
+    """A data.access role in words (the viewer's name, when it has one, is data)."""
+    key = f"role.{role}"
+    return text(key, locale or current_locale()) if key in ZH else role
+
+
+def audit_action_label(action: str, locale: str | None = None) -> str:
+    """An audit log action (data.audit.ACTIONS) in words."""
+    key = f"audit_action.{action}"
+    return text(key, locale or current_locale()) if key in ZH else action
 
 
 def status_label(status: str, locale: str | None = None) -> str:

@@ -7,7 +7,9 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_compress import Compress
 
-from dashboard import api, auth, health, phone, ui, viewer
+from dashboard import api, auth, health, labels, phone, ui, viewer
+from dashboard.common import not_found
+from dashboard.reports import routes as report_routes
 from data.db import Database
 from data.settings import Settings
 
@@ -35,10 +37,11 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
     server.register_blueprint(health.blueprint)
     api.register(server)  # /api/v1, /open311/v2, /photos (issue #5)
     phone.register(server)  # /report, /my, /t/<token> (issue #5)
+    report_routes.register(server)  # /reports/<week>/<file>: the weekly report archive (issue #10)
     app = dash.Dash(
         __name__,
         server=server,
-        title="网格治理指挥中心",
+        title=labels.text("app.title", settings.gcc_locale),  # until a page sets its own
         serve_locally=True,  # the dispatch center is on an intranet: no CDN
         suppress_callback_exceptions=True,
         update_title=None,
@@ -47,4 +50,5 @@ def create_app(settings: Settings, db: Database) -> dash.Dash:
     )
     ui.install(app)  # page container, page callbacks, /geo/*.json (issue #4)
     auth.protect(app)  # the guard before every page, callback and route; CSP and security headers
+    not_found.install(app)  # a real 404 for a path that is no page, or an unknown region (issue #9)
     return app

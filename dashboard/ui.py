@@ -7,11 +7,12 @@ import dash
 from dash import html
 
 from dashboard import desk, drill, screen, ticketview
-from dashboard.common import geojson
+from dashboard.common import asof, geojson
 
 
 def install(app: dash.Dash) -> None:
     app.server.register_blueprint(geojson.blueprint)
+    asof.install(app.server)  # ?as_of= / ?week=: a bad moment is a 400 (issue #10)
     app.layout = html.Div(dash.page_container, className="gcc-root")
     screen.register_callbacks(app)
     drill.register_callbacks(app)

@@ -109,7 +109,7 @@ class Viewer:
             raise ValueError(f"unknown role {self.role!r}")
 
     @classmethod
-    def system(cls, name: str = "系统") -> Viewer:
+    def system(cls, name: str | None = None) -> Viewer:  # nameless: the pages word the role
         return cls(role="system", name=name)
 
     @classmethod
@@ -118,11 +118,11 @@ class Viewer:
 
     @classmethod
     def public(cls) -> Viewer:
-        return cls(role="public", name="公众")
+        return cls(role="public")
 
     @classmethod
     def kiosk(cls) -> Viewer:
-        return cls(role="kiosk", name="大屏")
+        return cls(role="kiosk")
 
     @property
     def is_authenticated(self) -> bool:

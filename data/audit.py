@@ -130,6 +130,31 @@ def record_ticket_event(session: Session, viewer: Viewer, ticket_event: TicketEv
     )
 
 
+# Why an unmask attempt was refused (detail.refused of its row).
+UNMASK_REFUSALS = ("login", "role", "scope", "field", "reason", "bad_request", "cross_site")
+
+
+def record_refused_unmask(
+    session: Session,
+    viewer: Viewer,
+    refused: str,
+    *,
+    field: object = None,
+    reason: object = None,
+    ticket_id: int | None = None,
+) -> AuditLog:
+    """The row of a refused unmask attempt: ok=false, why in detail.refused, and what was asked
+    (field and reason cut short, anything not a string written as its type)."""
+    if refused not in UNMASK_REFUSALS:
+        raise ValueError(f"unknown unmask refusal {refused!r}")
+
+    def short(value, n):
+        return value[:n] if isinstance(value, str) else (None if value is None else type(value).__name__)
+
+    detail = {"refused": refused, "field": short(field, 16), "reason": short(reason, 200)}
+    return record(session, "unmask", viewer, ok=False, target_type="ticket", target_id=ticket_id, detail=detail)
+
+
 @dataclass(frozen=True)
 class AuditQuery:
     since: datetime
@@ -137,6 +162,7 @@ class AuditQuery:
     action: str | None = None
     username: str | None = None
     limit: int = 1000
+    newest_first: bool = False  # the /audit page: the newest `limit` rows, newest first
 
 
 def entries(session: Session, query: AuditQuery) -> list[AuditLog]:
@@ -147,7 +173,8 @@ def entries(session: Session, query: AuditQuery) -> list[AuditLog]:
         stmt = stmt.where(AuditLog.action == query.action)
     if query.username:
         stmt = stmt.where(AuditLog.username == query.username)
-    return list(session.scalars(stmt.order_by(AuditLog.at, AuditLog.id).limit(query.limit)))
+    order = (AuditLog.at.desc(), AuditLog.id.desc()) if query.newest_first else (AuditLog.at, AuditLog.id)
+    return list(session.scalars(stmt.order_by(*order).limit(query.limit)))
 
 
 def prune(session: Session, retention_days: int, *, now: datetime | None = None) -> int:

@@ -47,6 +47,9 @@ def _demo(args, settings: Settings) -> int:
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    from data.read.geometry import prebuild_quietly
+
+    prebuild_quietly(db)  # the display geometry, stored once for every web worker (issue #14)
     print(json.dumps(stats, ensure_ascii=False))
     return 0
 
@@ -85,8 +88,10 @@ def _scheduler_args(p):
 
 def _scheduler(args, settings: Settings) -> int:
     from data.jobs import start_scheduler
+    from data.read.geometry import prebuild_quietly
 
     db = open_database(settings)
+    prebuild_quietly(db)  # a new boundary version's geometry is ready before web workers ask for it
     scheduler, lock = start_scheduler(db, settings, simulate_demo=args.simulate, blocking=True)
     print("scheduler running (Ctrl-C to stop); jobs run only while this process holds the leader lock")
     try:

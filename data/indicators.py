@@ -11,6 +11,7 @@ Definitions, for a period [start, end):
 - closure rate 结案率 = closed / should close; on-time closure rate 按期结案率 = closed on time /
   should close.
 - overdue now 超期: in accepted/dispatched/in progress and past the handling deadline at `now`.
+- awaiting now 待受理: reported and not yet accepted (or rejected) at `now`.
 - rework rate 返工率 = closed tickets that were sent back at least once / closed.
 - mean response time: dispatch → 接单, over tickets responded to in the period; mean handling
   time: dispatch → close, over tickets closed in the period.
@@ -26,6 +27,13 @@ Imported records the source got wrong (data.quality, issue #13) are handled expl
 
 The ticket timestamps these read are written by data.workflow in the same transaction as the
 event they come from, so they are the event history's own dates.
+
+The "now" numbers (open, overdue, escalated) at a past moment T (`history=True`, or `state_at`)
+come from the history, not from the ticket's current status: a ticket counts at T when it was
+created before T, was not closed before T, and its latest event before T (ticket_events, the
+workflow's append-only log) left it in an open status; escalated when an escalation row is
+older than T; overdue when that status is a working one and its handling deadline is before T.
+The deadline used is the ticket's current one (a later resume or reopen may have moved it).
 """
 
 from __future__ import annotations
@@ -34,12 +42,12 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from data.clock import utcnow
-from data.models import WORKING_STATUSES, Rating, Ticket
+from data.models import WORKING_STATUSES, Escalation, Rating, Ticket, TicketEvent
 
 
 @dataclass
@@ -54,6 +62,7 @@ class Indicators:
     overdue_now: int = 0
     open_now: int = 0
     escalated_now: int = 0
+    awaiting_now: int = 0  # reported, not yet accepted (待受理), at `now`
     rated: int = 0
     satisfied: int = 0  # 满意 + 基本满意
     response_n: int = 0
@@ -127,11 +136,16 @@ def compute(
     *,
     group_by=None,
     now: datetime | None = None,
+    history: bool = False,
 ) -> dict:
     """Indicators for tickets matching `where` over [start, end), as {group key: Indicators}
     (one key, None, without group_by). `now` (default: the real now, capped at `end`) is the
-    instant the "now" numbers (open, overdue, escalated) are taken at."""
-    return compute_windows(session, where, {"period": (start, end)}, group_by=group_by, now=now)["period"]
+    instant the "now" numbers (open, overdue, escalated) are taken at; with `history` they are
+    the state at that instant rebuilt from the tickets' events (a past week's end), else the
+    tickets' current status (the live aggregates)."""
+    return compute_windows(session, where, {"period": (start, end)}, group_by=group_by, now=now, history=history)[
+        "period"
+    ]
 
 
 def compute_windows(
@@ -141,6 +155,7 @@ def compute_windows(
     *,
     group_by=None,
     now: datetime | None = None,
+    history: bool = False,
 ) -> dict[str, dict]:
     """Indicators for several periods at once: {window name: {group key: Indicators}}.
 
@@ -232,15 +247,34 @@ def compute_windows(
         .group_by(key),
         lambda ind, r: _set(ind, rated=r[0], satisfied=r[1]),
     )
-    overdue = and_(Ticket.status.in_(WORKING_STATUSES), Ticket.handle_due_at < now)
-    stmt = (
-        select(key, func.count(), count_if(overdue), count_if(Ticket.escalation_level > 0))
-        .where(where, Ticket.status.in_(OPEN_FOR_STATS))
-        .group_by(key)
-    )
-    for row in session.execute(stmt):
-        for name in windows:
-            _set(out[name][row[0]], open_now=row[1], overdue_now=row[2], escalated_now=row[3])
+    if history:
+        for group, st in state_at(session, where, now, group_by=group_by).items():
+            for name in windows:
+                _set(
+                    out[name][group],
+                    open_now=st.open,
+                    overdue_now=st.overdue,
+                    escalated_now=st.escalated,
+                    awaiting_now=st.awaiting,
+                )
+    else:
+        overdue = and_(Ticket.status.in_(WORKING_STATUSES), Ticket.handle_due_at < now)
+        stmt = (
+            select(
+                key,
+                func.count(),
+                count_if(overdue),
+                count_if(Ticket.escalation_level > 0),
+                count_if(Ticket.status == "reported"),
+            )
+            .where(where, Ticket.status.in_(OPEN_FOR_STATS))
+            .group_by(key)
+        )
+        for row in session.execute(stmt):
+            for name in windows:
+                _set(
+                    out[name][row[0]], open_now=row[1], overdue_now=row[2], escalated_now=row[3], awaiting_now=row[4]
+                )
     if group_by is None:
         return {name: {None: out[name][None]} for name in windows}
     return {name: dict(rows) for name, rows in out.items()}
@@ -252,14 +286,94 @@ OPEN_FOR_STATS = ("reported", "accepted", "dispatched", "in_progress", "handled"
 CLOSED_UNTIMED = and_(Ticket.status.in_(("closed", "rated")), Ticket.closed_at.is_(None))
 
 
+@dataclass
+class State:
+    """The "now" numbers at one moment: open (在办), overdue (超期), escalated (督办中), and the
+    reports still waiting to be accepted (待受理)."""
+
+    open: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    awaiting: int = 0
+
+
+def status_at(at: datetime):
+    """SQL (correlated on Ticket) for a ticket's status at `at`: the target status of its latest
+    event before `at`, else (a ticket with no recorded event then) its current status."""
+    last = (
+        select(TicketEvent.to_status)
+        .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.at < at, TicketEvent.to_status.is_not(None))
+        .order_by(TicketEvent.at.desc(), TicketEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(last, Ticket.status)
+
+
+def candidates_at(where: ColumnElement[bool], at: datetime) -> ColumnElement[bool]:
+    """Tickets that may have been open at `at` (indexed ranges: created before it, not closed
+    before it); status_at decides."""
+    return and_(
+        where,
+        Ticket.created_at < at,
+        or_(Ticket.closed_at.is_(None), Ticket.closed_at >= at),
+        ~CLOSED_UNTIMED,
+    )
+
+
+def escalated_at(at: datetime):
+    return select(Escalation.id).where(Escalation.ticket_id == Ticket.id, Escalation.at < at).exists()
+
+
+def without_jit(session: Session) -> None:
+    """PostgreSQL compiles a query it estimates as costly (the correlated status lookups are) with
+    its JIT: ~0.35 s of compiling for a 0.3 s query. Off for the rest of this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def state_at(session: Session, where: ColumnElement[bool], at: datetime, *, group_by=None) -> dict:
+    """{group key: State} at the instant `at`, rebuilt from the history (see the module doc)."""
+    without_jit(session)
+    key = group_by if group_by is not None else literal(None)
+    inner = (
+        select(
+            key.label("k"),
+            status_at(at).label("st"),
+            Ticket.handle_due_at.label("due"),
+            escalated_at(at).label("esc"),
+        )
+        .where(candidates_at(where, at))
+        .subquery()
+    )
+    is_open = inner.c.st.in_(OPEN_FOR_STATS)
+
+    def count_if(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    stmt = select(
+        inner.c.k,
+        count_if(is_open),
+        count_if(and_(inner.c.st.in_(WORKING_STATUSES), inner.c.due < at)),
+        count_if(and_(is_open, inner.c.esc)),
+        count_if(inner.c.st == "reported"),
+    ).group_by(inner.c.k)
+    out = {row[0]: State(int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in session.execute(stmt)}
+    if group_by is None:
+        return {None: out.get(None, State())}
+    return out
+
+
 def _set(ind: Indicators, **values) -> None:
     for name, value in values.items():
         setattr(ind, name, value)
 
 
-def total(session: Session, where, start: datetime, end: datetime, *, now: datetime | None = None) -> Indicators:
+def total(
+    session: Session, where, start: datetime, end: datetime, *, now: datetime | None = None, history: bool = False
+) -> Indicators:
     """Indicators for the whole scope as one number set."""
-    return compute(session, where, start, end, now=now)[None]
+    return compute(session, where, start, end, now=now, history=history)[None]
 
 
 def ranking(rows: dict, *, rate: str, min_volume: int, volume: str = "should_close", descending=True) -> list:

@@ -111,6 +111,7 @@ class Job:
     trigger: str  # "interval" | "cron"
     trigger_args: dict
     misfire_grace_time: int = 30
+    once: bool = True  # run by `jobs --once` (not the weekly report: that is `python app.py report`)
 
 
 def sweep_deadlines(db: Database, settings: Settings) -> dict:
@@ -151,6 +152,18 @@ def prune_audit(db: Database, settings: Settings) -> dict:
         return {"removed": audit.prune(session, settings.gcc_audit_retention_days)}
 
 
+def weekly_report(db: Database, settings: Settings) -> dict:
+    from data.reports import job
+
+    return job.weekly_report(db, settings)
+
+
+def retry_weekly_report(db: Database, settings: Settings) -> dict:
+    from data.reports import job
+
+    return job.retry_failed(db, settings)
+
+
 def jobs_for(settings: Settings, *, simulate_demo: bool = False) -> list[Job]:
     """The job table. `simulate_demo` adds the demo simulator (serve mode on demo data)."""
     jobs = [
@@ -162,10 +175,26 @@ def jobs_for(settings: Settings, *, simulate_demo: bool = False) -> list[Job]:
         # Audit rows past the retention period (GCC_AUDIT_RETENTION_DAYS, at least 6 months).
         Job("prune_audit", prune_audit, "cron", {"hour": 3, "minute": 30}, 3600),
         Job("prune_idempotency_keys", prune_idempotency_keys, "cron", {"hour": 3, "minute": 40}, 3600),
+        # The weekly report (issue #10): GCC_REPORT_CRON, and retries of a failed week.
+        Job("weekly_report", weekly_report, "cron", _report_cron(settings), 6 * 3600, once=False),
+        Job(
+            "weekly_report_retry",
+            retry_weekly_report,
+            "interval",
+            {"seconds": settings.gcc_report_retry_seconds},
+            300,
+            once=False,
+        ),
     ]
     if simulate_demo:
         jobs.append(Job("simulate", simulate, "interval", {"seconds": settings.gcc_simulate_seconds}, 10))
     return jobs
+
+
+def _report_cron(settings: Settings) -> dict:
+    from data.reports.job import cron_args
+
+    return cron_args(settings)
 
 
 def run_job(db: Database, settings: Settings, job: Job, *, lock: LeaderLock | None = None) -> dict | None:
@@ -209,7 +238,7 @@ def run_all_once(db: Database, settings: Settings) -> list[tuple[str, dict]]:
     seen = set()
     out = []
     for job in jobs_for(settings):
-        if job.run in seen:
+        if job.run in seen or not job.once:
             continue
         seen.add(job.run)
         out.append((job.id, run_job(db, settings, job)))

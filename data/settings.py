@@ -64,7 +64,11 @@ class Settings(BaseSettings):
         "(nothing written); the scheduler and the CLI wait up to 30 s.",
     )
     # Big screen and maps (issue #4).
-    gcc_locale: str = Field("zh", pattern="^(zh|en)$", description="Language of the web pages: zh (default) or en.")
+    gcc_locale: str = Field(
+        "zh",
+        pattern="^(zh|en)$",
+        description="Language of the web and phone pages and of the API's words (labels, notices): zh (default) or en.",
+    )
     gcc_tile_url: str = Field(
         "",
         json_schema_extra={"readme_default": "empty (offline)"},
@@ -98,9 +102,22 @@ class Settings(BaseSettings):
     )
     gcc_session_hours: int = Field(12, ge=1, le=720, description="A login lasts this many hours.")
     gcc_login_max_failures: int = Field(
-        5, ge=1, le=100, description="Failed logins in a row after which an account is locked."
+        5,
+        ge=1,
+        le=100,
+        description="Failed logins for one account name from one client address (within the lockout time) "
+        "after which that name is locked for that address; other addresses can still log in to it.",
     )
-    gcc_login_lockout_minutes: int = Field(15, ge=1, le=10080, description="How long a locked account stays locked.")
+    gcc_login_max_failures_per_address: int = Field(
+        30,
+        ge=1,
+        le=10000,
+        description="Failed logins from one client address, all names together (within the lockout time), "
+        "after which that address may not log in at all until the lockout ends.",
+    )
+    gcc_login_lockout_minutes: int = Field(
+        15, ge=1, le=10080, description="How long a lock lasts, and the time in which failures are counted."
+    )
     gcc_audit_retention_days: int = Field(
         365, ge=183, le=36500, description="Audit rows older than this are pruned daily (at least 183 days = 6 months)."
     )
@@ -163,6 +180,69 @@ class Settings(BaseSettings):
     )
     gcc_photos_per_ticket: int = Field(
         9, ge=1, le=9, description="Photos one report (and one handling feedback) may carry."
+    )
+
+    # The weekly report (issue #10).
+    gcc_report_cron: str = Field(
+        "mon 08:00",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$",
+        description="When the scheduler makes the weekly report of the week just ended, in GCC_TIMEZONE: "
+        "a weekday and a time, e.g. `mon 08:00`.",
+    )
+    gcc_report_retry_seconds: int = Field(
+        900,
+        ge=5,
+        le=86400,
+        description="How often the scheduler checks whether the last finished week's report is missing or failed "
+        "(after its scheduled time) and makes or retries it.",
+    )
+    gcc_report_max_attempts: int = Field(
+        3, ge=1, le=20, description="Scheduled attempts at one week's report before it is left failed for a person."
+    )
+    gcc_report_min_volume: int = Field(
+        10,
+        ge=1,
+        le=100000,
+        description="红黑榜 and worsened grids: only areas with at least this many 应结案 orders in the week "
+        "are ranked.",
+    )
+    gcc_report_chromium: Path = Field(
+        Path("/usr/bin/chromium"), description="The Chromium the report drives (Debian's `chromium` package)."
+    )
+    gcc_report_ready_seconds: float = Field(
+        60, gt=0, le=600, description="How long the report waits for a page to be fully drawn before it gives up."
+    )
+    gcc_report_timeout_seconds: int = Field(
+        900, ge=30, le=7200, description="Longest a scheduled or web-started report may run before it is stopped."
+    )
+    gcc_report_scale: float = Field(
+        1, ge=1, le=3, description="Device scale of the report's screenshots: 1 = 1920x1080, 2 = 3840x2160 for print."
+    )
+    gcc_report_base_url: str = Field(
+        "", description="The app's public address, for links in the report's e-mail and webhook (empty: no link)."
+    )
+    gcc_report_smtp_host: str = Field(
+        "", description="SMTP server for e-mailing the report. Empty (default): no e-mail."
+    )
+    gcc_report_smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    gcc_report_smtp_starttls: bool = Field(False, description="Use STARTTLS on the SMTP connection.")
+    gcc_report_smtp_user: str = Field("", description="SMTP login (empty: none).")
+    gcc_report_smtp_password: str = Field("", description="SMTP password.")
+    gcc_report_mail_from: str = Field("gcc@localhost", description="Sender address of the report e-mail.")
+    gcc_report_mail_to: str = Field("", description="Recipients of the report e-mail, comma-separated.")
+    gcc_report_webhook_url: str = Field(
+        "", description="Group-robot webhook the report is posted to. Empty (default): none."
+    )
+    gcc_report_webhook_format: str = Field(
+        "wecom",
+        pattern="^(wecom|dingtalk|feishu)$",
+        description="Message format of GCC_REPORT_WEBHOOK_URL: wecom (企业微信), dingtalk (钉钉) or feishu (飞书).",
+    )
+
+    gcc_redis_url: str = Field(
+        "",
+        description="Optional Redis (redis://host:6379/0) for the values web workers share: the wall's snapshots "
+        "and the arrays sent to screens. Empty: they live in the database; the display geometry always does.",
     )
 
     @field_validator("gcc_timezone")

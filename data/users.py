@@ -10,16 +10,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from data import logins
 from data.access import Viewer
 from data.clock import utcnow
 from data.errors import DomainError
+from data.logins import ThrottlePolicy
 from data.models import Base, Organisation, Region, Staff
 
 # Roles an account can have (the web roles of data.access that a person logs in as).
@@ -41,7 +44,7 @@ ROLE_LABELS = {
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 MIN_PASSWORD = 8
 # Checked against when the username does not exist, so a failed login takes the same time either way.
-_DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
+_DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8), method="scrypt")
 
 
 class UserError(DomainError):
@@ -63,8 +66,8 @@ class User(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
+    # The password is the documented demo default: production mode refuses to start while one is.
+    demo_password: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on password change or disable: every session cookie issued before stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column()
@@ -106,15 +109,14 @@ def create_user(
     region_code: str | None = None,
     staff_id: int | None = None,
     organisation_id: int | None = None,
-    password_hash: str | None = None,
 ) -> User:
-    """A new active account; its scope is validated so a supervisor without an area cannot exist.
-    `password_hash`: the hash of `password` when the caller made it already (demo accounts)."""
+    """A new active account; its scope is validated so a supervisor without an area cannot exist."""
     if not USERNAME.match(username or ""):
         raise UserError("a username is 3-64 letters, digits, '_', '.' or '-'")
     if role not in LOGIN_ROLES:
         raise UserError(f"role must be one of {', '.join(LOGIN_ROLES)}")
     check_password(password)
+    display_name = printable(display_name)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} already exists")
     region_id = None
@@ -141,13 +143,13 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name or username,
-        password_hash=password_hash or hash_password(password),
+        password_hash=hash_password(password),
         role=role,
         staff_id=staff_id,
         organisation_id=organisation_id,
         region_id=region_id,
         active=True,
-        failed_logins=0,
+        demo_password=password == DEMO_DEFAULT_PASSWORD,
         session_version=1,
         created_at=utcnow(),
     )
@@ -165,6 +167,11 @@ def _check_scope(role: str, region_id, staff_id, organisation_id) -> None:
         raise UserError(f"a {role} account needs --organisation ID")
 
 
+def printable(text: str) -> str:
+    """`text` without control and format characters (Unicode Cc, Cf: U+202E and the like)."""
+    return "".join(c for c in text or "" if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+
+
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -176,9 +183,9 @@ def set_password(session: Session, username: str, password: str) -> User:
     check_password(password)
     user = find_user(session, username)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    user.demo_password = password == DEMO_DEFAULT_PASSWORD
     user.session_version += 1
+    logins.clear_account(session, username)
     return user
 
 
@@ -187,8 +194,7 @@ def set_active(session: Session, username: str, active: bool) -> User:
     user.active = active
     user.session_version += 1
     if active:
-        user.failed_logins = 0
-        user.locked_until = None
+        logins.clear_account(session, username)
     return user
 
 
@@ -211,16 +217,14 @@ def viewer_for(user: User) -> Viewer:
 # Logging in, with a lockout after repeated failures.
 
 
-@dataclass(frozen=True)
-class LoginPolicy:
-    max_failures: int = 5
-    lockout: timedelta = timedelta(minutes=15)
+# The lockout policy (per account name and client address, and per address): data.logins.
+LoginPolicy = ThrottlePolicy
 
 
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    outcome: str  # ok | unknown_user | bad_password | lockout (just locked) | locked | disabled
+    outcome: str  # ok | unknown_user | bad_password | disabled | lockout (this failure locked) | locked
 
     @property
     def ok(self) -> bool:
@@ -228,28 +232,29 @@ class LoginResult:
 
 
 def authenticate(
-    session: Session, username: str, password: str, policy: LoginPolicy, *, now: datetime | None = None
+    session: Session,
+    username: str,
+    password: str,
+    policy: LoginPolicy,
+    *,
+    address: str = "unknown",
+    now: datetime | None = None,
 ) -> LoginResult:
-    """Check a login; counts failures and locks the account after `policy.max_failures` in a row.
-    A locked account is refused even with the right password until the lock expires."""
+    """Check a login from `address` (the client's address). Failures are counted per (name,
+    address) and per address (data.logins); while either is locked every attempt is refused,
+    even with the right password. An unknown name, a wrong password and a disabled account do
+    the same work (one password hash) and count the same way, so the caller can answer them
+    alike."""
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username).with_for_update()) if username else None
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return LoginResult(None, "unknown_user")
-    if user.locked_until is not None and user.locked_until > now:
+    user = session.scalar(select(User).where(User.username == username)) if username else None
+    if logins.locked_until(session, username, address, now=now) is not None:
         return LoginResult(user, "locked")
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= policy.max_failures:
-            user.locked_until = now + policy.lockout
-            user.failed_logins = 0
-            return LoginResult(user, "lockout")  # this failure locked it
-        return LoginResult(user, "bad_password")
-    if not user.active:
-        return LoginResult(user, "disabled")
-    user.failed_logins = 0
-    user.locked_until = None
+    right = check_password_hash(user.password_hash if user is not None else _DUMMY_HASH, password or "")
+    if user is None or not right or not user.active:
+        locked = logins.record_failure(session, username, address, policy, now=now)
+        outcome = "unknown_user" if user is None else "bad_password" if not right else "disabled"
+        return LoginResult(user, "lockout" if locked else outcome)
+    logins.record_success(session, username, address)
     user.last_login_at = now
     return LoginResult(user, "ok")
 
@@ -312,6 +317,30 @@ def demo_password(settings) -> str | None:
     return None if settings.gcc_production else DEMO_DEFAULT_PASSWORD
 
 
+class DemoPasswordInProduction(RuntimeError):
+    """Production mode with accounts that still have the documented demo password."""
+
+
+def demo_password_accounts(session: Session) -> list[str]:
+    """Active accounts whose password is the documented demo default."""
+    stmt = select(User.username).where(User.demo_password.is_(True), User.active.is_(True)).order_by(User.username)
+    return list(session.scalars(stmt))
+
+
+def refuse_demo_passwords_in_production(session: Session, settings) -> None:
+    """Production mode must not start while anyone can log in with the published demo password."""
+    if not settings.gcc_production:
+        return
+    names = demo_password_accounts(session)
+    if names:
+        raise DemoPasswordInProduction(
+            f"production mode (GCC_PRODUCTION=true) refuses to start: {len(names)} account(s) still have the "
+            f"documented demo password: {', '.join(names)}. Give each a new password with "
+            "`python app.py users set-password NAME --password-stdin` (or a generated one without "
+            "--password-stdin), or disable it with `python app.py users disable NAME`, then start again."
+        )
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     username: str
@@ -354,13 +383,11 @@ def create_demo_accounts(session: Session, password: str) -> list[DemoAccount]:
         ("department", "department", {"organisation_id": department_id}, "职能部门"),
     ]
     accounts = []
-    hashed = hash_password(password)  # one scrypt for the eight accounts that share the demo password
     for username, role, scope, label in specs:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             continue
-        create_user(
-            session, username, password, role, display_name=f"演示{ROLE_LABELS[role]}", password_hash=hashed, **scope
-        )
+        # Each account its own salt and hash (create_user hashes), although they share a password.
+        create_user(session, username, password, role, display_name=f"演示{ROLE_LABELS[role]}", **scope)
         accounts.append(DemoAccount(username, role, label))
     return accounts
 

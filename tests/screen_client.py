@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 from dashboard import screen
+from dashboard.common import asof
 from dashboard.screen import map as map_part
 from dashboard.screen import refresh
 
@@ -51,6 +52,7 @@ class ScreenClient:
         self.meta: dict = {}
         self.n = 0
         self.focus = None
+        self.moment = None  # the page's historical moment store (?as_of= / ?week=, issue #10)
         self.key = next(k for k in app.callback_map if "screen-sent.data" in k and "screen-kpis.children" in k)
         self.outputs = [{"id": o.component_id, "property": o.component_property} for o in refresh.OUTPUTS]
 
@@ -65,6 +67,8 @@ class ScreenClient:
         self.sent = dict(sent.data or {}) if sent is not None else {}  # None: a refused page
         self.meta = dict(meta.data or {}) if meta is not None else {}
         self.metric = metric.value if metric is not None else self.metric
+        moment = find(page, asof.STORE)
+        self.moment = moment.data if moment is not None else None
         return page
 
     def refresh(self, *, metric: str | None = None, focus="keep") -> Reply:
@@ -85,6 +89,7 @@ class ScreenClient:
             "state": [
                 {"id": refresh.SENT, "property": "data", "value": self.sent},
                 {"id": map_part.META, "property": "data", "value": self.meta},
+                {"id": asof.STORE, "property": "data", "value": self.moment},
             ],
         }
         response = self.client.post("/_dash-update-component", json=payload)

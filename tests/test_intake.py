@@ -76,7 +76,7 @@ def test_point_outside_every_grid_goes_to_the_unassigned_queue(db, settings, dis
     with db.reader() as s:
         ticket = s.get(Ticket, out.ticket_id)
         assert ticket.grid_id is None and ticket.location_match == "unassigned"
-    assert any("待分配" in n for n in out.notices)
+    assert {"code": "outside_grids"} in out.notices  # words: dashboard.labels "notice.outside_grids"
 
 
 def test_unknown_category_and_missing_category_are_refused(db, settings, district):
@@ -137,7 +137,7 @@ def test_repeated_iot_alarms_update_one_ticket(db, settings, district):
         ticket = s.get(Ticket, first.ticket_id)
         assert ticket.category.code == "0602"  # from the alarm table
         assert [e.action for e in ticket.events] == ["report", "comment", "comment"]
-        assert "第 3 次" in ticket.events[-1].note
+        assert ticket.events[-1].data["repeat_alarm"]["alarms"] == 3  # worded by dashboard.labels.event_note
     # After the window, or once the ticket is closed, an alarm opens a new ticket.
     later = intake.submit(db, settings, intake.Caller(Viewer.system()), alarm, now=utcnow() + timedelta(minutes=61))
     assert later.created and later.ticket_id != first.ticket_id

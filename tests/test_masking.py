@@ -151,6 +151,16 @@ def test_unmask_route_per_role(db, district, client):
     assert client.post("/api/unmask", data=body).status_code == 400  # a form cannot unmask
     with db.reader() as s:
         attempts = [
-            (r.ok, r.username, r.target_id) for r in s.scalars(select(AuditLog).where(AuditLog.action == "unmask"))
+            (r.ok, r.username, r.target_id, (r.detail or {}).get("refused"))
+            for r in s.scalars(select(AuditLog).where(AuditLog.action == "unmask").order_by(AuditLog.id))
         ]
-    assert attempts == [(True, "community", str(inside)), (False, "community", str(outside))]
+    # Every attempt is audited, refusals too, with why (tests/test_unmask_refusals.py, issue #9).
+    assert attempts == [
+        (False, None, str(inside), "login"),
+        (False, "dispatcher", str(inside), "role"),
+        (True, "community", str(inside), None),
+        (False, "community", str(outside), "scope"),
+        (False, "community", str(inside), "reason"),
+        (False, "community", None, "bad_request"),
+        (False, "community", None, "bad_request"),
+    ]

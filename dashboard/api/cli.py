@@ -12,7 +12,7 @@ from data.settings import Settings
 def _args(p):
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     create = sub.add_parser("create", help="create a key and print it (once)")
-    create.add_argument("name", help="who uses the key, e.g. 12345热线")
+    create.add_argument("name", help="who uses the key, e.g. hotline-12345")
     create.add_argument(
         "--role",
         default="resident",

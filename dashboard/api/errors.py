@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.api import open311_format
+from dashboard.labels import t
 from data.errors import HTTP_STATUS, DomainError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -114,13 +115,11 @@ def _unavailable(exc: Exception):
     headers = {"Retry-After": str(busy.retry_after)}
     if request.path.startswith(JSON_PREFIXES) or request.path.startswith("/_dash") or request.is_json:
         return error_response(busy.status, busy.code, str(busy), headers)
-    return Response(UNAVAILABLE_PAGE, status=busy.status, mimetype="text/html", headers=headers)
+    page = UNAVAILABLE_PAGE.format(lang=t("app.html_lang"), message=t("error.busy"))
+    return Response(page, status=busy.status, mimetype="text/html", headers=headers)
 
 
-UNAVAILABLE_PAGE = (
-    '<!doctype html><meta charset="utf-8"><title>503</title>'
-    "<p>数据库繁忙，请几秒后刷新。The database is busy; reload in a few seconds.</p>"
-)
+UNAVAILABLE_PAGE = '<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>503</title><p>{message}</p></html>'
 
 OWN_PATHS = {"/api/v1/": "api_v1", "/open311/v2/": "open311", "/photos/": "photos"}
 

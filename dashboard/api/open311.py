@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, request
 from pydantic import ValidationError
 
+from dashboard import labels
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.open311_format import discovery, render, request_record, service
@@ -78,7 +79,8 @@ def reader() -> Viewer:
 @blueprint.get(f"/discovery.{FMT}")
 def get_discovery(fmt: str):
     base = request.host_url.rstrip("/") + "/open311/v2"
-    return answer(discovery(base, "python app.py api-keys create NAME (ask the dispatch center)"), fmt, "discovery")
+    key_service = "python app.py api-keys create NAME (ask the dispatch center)"
+    return answer(discovery(base, key_service, labels.current_locale()), fmt, "discovery")
 
 
 @blueprint.get(f"/services.{FMT}")
@@ -86,7 +88,7 @@ def get_services(fmt: str):
     with _db().reader() as session:
         cats = categories(session)
     subs = sorted((c for c in cats.values() if c.parent_id is not None), key=lambda c: c.code)
-    return answer([service(c, cats.get(c.parent_id)) for c in subs], fmt, "services")
+    return answer([service(c, cats.get(c.parent_id), labels.current_locale()) for c in subs], fmt, "services")
 
 
 @blueprint.get(f"/services/<code>.{FMT}")
@@ -114,7 +116,7 @@ def _records_out(records: list[TicketRecord], viewer: Viewer, *, history: bool =
             media = [host + photo_out(r, token=t.public_token).url for r in t.photos]
         else:
             media = [host + photo_out(r, ticket_id=t.id).url for r in t.photos]
-        out.append(request_record(t, tz, media=media, history=history))
+        out.append(request_record(t, tz, media=media, history=history, locale=labels.current_locale()))
     return out
 
 
@@ -212,7 +214,7 @@ def post_request(fmt: str):
             continue
         elif theirs in IGNORED or theirs.startswith("attribute["):
             if theirs == "media_url":
-                notices.append("media_url is not fetched (intranet): upload the photo as a `media` file")
+                notices.append(intake.notice("media_url_ignored"))
         else:
             raise ApiError(422, "invalid_request", [{"loc": [theirs], "msg": "unknown field", "type": "extra"}])
     parts = [p for p in (form.get("last_name"), form.get("first_name")) if p]
@@ -232,7 +234,8 @@ def post_request(fmt: str):
         ]
         raise ApiError(422, "invalid_request", detail) from None
     outcome = intake.submit(_db(), _settings(), clients.caller(client), report, uploads=uploads.cleaned_photos())
-    notice = "；".join([*outcome.notices, *notices]) or "已受理上报，请保存 token 查询进度"
+    words = labels.notices_text([*outcome.notices, *notices])
+    notice = labels.t("notice.join").join(words) or labels.t("notice.received")
     response = answer(
         [
             {

@@ -15,10 +15,8 @@ import json
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from dashboard.api.schemas import ACTION_LABELS
-from data.models import RATINGS
+from dashboard.labels import action_label, rating_label, status_label, text
 from data.read.ticket_records import TicketRecord
-from data.workflow import STATUS_LABELS
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-01T00:00:00+08:00"
@@ -42,12 +40,13 @@ def iso(at: datetime | None, tz) -> str | None:
     return at.astimezone(tz).replace(microsecond=0).isoformat() if at is not None else None
 
 
-def request_record(t: TicketRecord, tz, *, media: list[str], history: bool = False) -> dict:
-    """One service request. `media` are absolute photo URLs (empty for views that show none)."""
+def request_record(t: TicketRecord, tz, *, media: list[str], history: bool = False, locale: str = "zh") -> dict:
+    """One service request. `media` are absolute photo URLs (empty for views that show none);
+    labels in `locale` (GCC_LOCALE)."""
     record = {
         "service_request_id": str(t.id),
         "status": "open" if t.is_open else "closed",
-        "status_notes": STATUS_LABELS.get(t.status, t.status),
+        "status_notes": status_label(t.status, locale),
         "service_name": t.category.name,
         "service_code": t.category.code,
         "description": t.description,
@@ -65,20 +64,20 @@ def request_record(t: TicketRecord, tz, *, media: list[str], history: bool = Fal
         # Extensions (docs/api.md).
         "ticket_id": t.id,
         "detailed_status": t.status,
-        "detailed_status_label": STATUS_LABELS.get(t.status, t.status),
+        "detailed_status_label": status_label(t.status, locale),
         "grid_code": t.grid.code if t.grid else None,
         "grid_name": t.grid.name if t.grid else None,
         "source": t.source,
         "media_urls": media,
         "rating": t.rating,
-        "rating_label": RATINGS.get(t.rating) if t.rating else None,
+        "rating_label": rating_label(t.rating, locale) or None,
     }
     if history:
         record["history"] = [
             {
                 "datetime": iso(e.at, tz),
                 "action": e.action,
-                "label": ACTION_LABELS.get(e.action, e.action),
+                "label": action_label(e.action, locale),
                 "status": e.to_status,
             }
             for e in t.events or ()
@@ -87,11 +86,18 @@ def request_record(t: TicketRecord, tz, *, media: list[str], history: bool = Fal
     return record
 
 
-def service(category, group) -> dict:
+def service(category, group, locale: str = "zh") -> dict:
+    hours = f"{category.handling_hours:g}"
     return {
         "service_code": category.code,
         "service_name": category.name,
-        "description": f"{group.name if group else ''}/{category.name}：处置时限 {category.handling_hours:g} 小时",
+        "description": text(
+            "open311.service_description",
+            locale,
+            group=group.name if group else "",
+            category=category.name,
+            hours=hours,
+        ),
         "metadata": False,
         "type": "realtime",
         "keywords": category.kind,
@@ -99,10 +105,10 @@ def service(category, group) -> dict:
     }
 
 
-def discovery(base_url: str, key_service: str) -> dict:
+def discovery(base_url: str, key_service: str, locale: str = "zh") -> dict:
     return {
         "changeset": CHANGESET,
-        "contact": "网格治理指挥中心 / dispatch center",
+        "contact": text("open311.contact", locale),
         "key_service": key_service,
         "endpoints": [
             {

@@ -13,16 +13,14 @@ from urllib.parse import quote
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
+from dashboard.labels import action_label, event_note, rating_label, source_label, status_label
 from data import workflow
 from data.access import Viewer
 from data.clock import UTC
-from data.demo.reference import SOURCE_LABELS
-from data.models import RATINGS
 from data.read.directory import CategoryInfo, RegionInfo
 from data.read.directory import categories as directory_categories
 from data.read.ticket_records import TicketRecord
 
-ACTION_LABELS = {"report": "上报", **{a: t.label for a, t in workflow.TRANSITIONS.items()}}
 STATUSES = tuple(workflow.STATUS_LABELS)
 _ONE_STATUS = "(" + "|".join(STATUSES) + ")"
 MAX_ID = 2**63 - 1
@@ -275,10 +273,10 @@ def ticket_out(viewer: Viewer, t: TicketRecord, candidates: list[dict] | None = 
     fields = dict(
         id=t.id,
         status=t.status,
-        status_label=workflow.STATUS_LABELS.get(t.status, t.status),
+        status_label=status_label(t.status),
         open=t.is_open,
         source=t.source,
-        source_label=SOURCE_LABELS.get(t.source, t.source),
+        source_label=source_label(t.source),
         category=category_out(t.category, t.group),
         priority=t.priority,
         description=t.description,
@@ -324,12 +322,12 @@ def ticket_out(viewer: Viewer, t: TicketRecord, candidates: list[dict] | None = 
             id=e.id,
             at=e.at,
             action=e.action,
-            action_label=ACTION_LABELS.get(e.action, e.action),
+            action_label=action_label(e.action),
             from_status=e.from_status,
             to_status=e.to_status,
             actor_role=e.actor_role,
             actor_name=e.actor_name,
-            note=e.note,
+            note=event_note(e.action, e.note, e.data),
             photos=[photo_out(r, ticket_id=t.id) for r in e.photos],
         )
         for e in t.events
@@ -346,9 +344,9 @@ def public_status(t: TicketRecord) -> PublicStatusOut:
         TimelineOut(
             at=e.at,
             action=e.action,
-            label=ACTION_LABELS.get(e.action, e.action),
+            label=action_label(e.action),
             status=e.to_status,
-            status_label=workflow.STATUS_LABELS.get(e.to_status) if e.to_status else None,
+            status_label=status_label(e.to_status) if e.to_status else None,
             photos=[photo_out(r, token=t.public_token) for r in e.photos],
         )
         for e in t.events or ()
@@ -358,7 +356,7 @@ def public_status(t: TicketRecord) -> PublicStatusOut:
         ticket_id=t.id,
         token=t.public_token,
         status=t.status,
-        status_label=workflow.STATUS_LABELS.get(t.status, t.status),
+        status_label=status_label(t.status),
         open=t.is_open,
         category=t.category.name,
         group=t.group.name if t.group else "",
@@ -370,7 +368,7 @@ def public_status(t: TicketRecord) -> PublicStatusOut:
         photos=[photo_out(r, token=t.public_token) for r in t.photos],
         timeline=timeline,
         rating=t.rating,
-        rating_label=RATINGS.get(t.rating) if t.rating else None,
+        rating_label=rating_label(t.rating) or None,
         can_rate="rate" in allowed,
         can_reopen="reopen" in allowed,
     )

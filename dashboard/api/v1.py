@@ -4,8 +4,8 @@ document at /api/v1/openapi.json is generated from it (dashboard.api.openapi).""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, url_for
-from sqlalchemy import select
 
+from dashboard import labels
 from dashboard.api import clients, uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.openapi import Api
@@ -23,10 +23,9 @@ from dashboard.api.schemas import (
 )
 from dashboard.common.context import db as _db
 from dashboard.common.context import settings as _settings
-from data import duplicates, intake, workflow
+from data import duplicates, intake
 from data.access import Viewer
 from data.intake import Action, RatingIn, Report
-from data.models import Ticket
 from data.read.ticket_filter import TicketFilter
 from data.read.ticket_records import record_for_token, ticket_record, ticket_records
 
@@ -34,7 +33,7 @@ blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 api = Api(
     blueprint,
     "/api/v1",
-    title="网格治理指挥中心 intake API",
+    title="Grid Command Center (网格治理指挥中心) intake API",
     version="1.0",
     description="Reports in, tickets out. POST needs an API key (X-Api-Key header or api_key parameter); "
     'GET accepts a key or a login session. Every 4xx answer is {"error": code, "detail": ...}.',
@@ -89,7 +88,7 @@ def submitted(outcome: intake.Outcome, status: int | None = None):
             repeat_alarm=outcome.repeat_alarm,
             replayed=outcome.replayed,
             duplicates=outcome.duplicates,
-            notices=outcome.notices,
+            notices=labels.notices_text(outcome.notices),
             ticket=public_status(ticket),
         )
     response = jsonify(body.model_dump(mode="json"))
@@ -181,13 +180,12 @@ def post_rating(ticket_id: int, client, body: RatingIn):
 
 
 def action_answer(outcome: intake.Outcome):
-    with _db().reader() as session:
-        status = session.scalar(select(Ticket.status).where(Ticket.id == outcome.ticket_id))
+    status = intake.current_status(_db(), outcome.ticket_id)
     body = ActionOut(
         ticket_id=outcome.ticket_id,
         event_id=outcome.event_id,
         status=status,
-        status_label=workflow.STATUS_LABELS.get(status, status),
+        status_label=labels.status_label(status),
         replayed=outcome.replayed,
     )
     response = jsonify(body.model_dump(mode="json"))

@@ -26,6 +26,16 @@
 
   function pad2(n) { return (n < 10 ? "0" : "") + n; }
 
+  /* A historical view (?as_of= / ?week=, issue #10) stays historical when a click opens another page. */
+  function keepMoment(href) {
+    var here = new URLSearchParams(window.location.search);
+    var kept = new URLSearchParams();
+    ["as_of", "week"].forEach(function (k) { if (here.get(k)) { kept.set(k, here.get(k)); } });
+    var qs = kept.toString();
+    return qs ? href + (href.indexOf("?") >= 0 ? "&" : "?") + qs : href;
+  }
+  window.gccKeepMoment = keepMoment;
+
   /* The wall is laid out for a 1920x1080 CSS viewport. A 4K screen should run the browser at a
      device scale factor of 2 (sharp, nothing to do here); at a factor of 1 the layout is zoomed
      up as a whole so the numbers keep their size relative to the wall. */
@@ -88,7 +98,9 @@
         var points = (clickData && clickData.points) || [];
         for (var i = 0; i < points.length; i++) {
           if (points[i].location) {
-            window.location.assign("/grid/" + encodeURIComponent(points[i].location));
+            // At city zoom the map shows streets (trace meta "street"), zoomed in the grids.
+            var level = (points[i].data && points[i].data.meta === "street") ? "/street/" : "/grid/";
+            window.location.assign(keepMoment(level + encodeURIComponent(points[i].location)));
             break;
           }
         }
@@ -140,7 +152,7 @@
     if (!p) { return window.dash_clientside.no_update; }
     if (p.location) {
       if (window.location.pathname !== "/grid/" + p.location) {
-        window.location.assign("/grid/" + encodeURIComponent(p.location));
+        window.location.assign((window.gccKeepMoment || String)("/grid/" + encodeURIComponent(p.location)));
       }
     } else if (typeof p.customdata === "number") {
       window.location.assign("/ticket/" + p.customdata);

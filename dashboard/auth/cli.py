@@ -8,7 +8,7 @@ import secrets
 import sys
 from datetime import datetime, timedelta
 
-from data import audit, users
+from data import audit, logins, users
 from data.access import Viewer
 from data.cli import Command, open_database
 from data.clock import UTC, utcnow, zone
@@ -52,7 +52,7 @@ def _users(args, settings: Settings) -> int:
     try:
         with db.session() as s:
             if args.action == "list":
-                _print_users(users.list_users(s))
+                _print_users(users.list_users(s), logins.locked_accounts(s))
                 return 0
             if args.action == "add":
                 password, generated = _read_password(args)
@@ -88,10 +88,12 @@ def _users(args, settings: Settings) -> int:
     return 0
 
 
-def _print_users(rows) -> None:
+def _print_users(rows, locked_from: dict[str, int]) -> None:
     print(f"{'username':<16} {'role':<12} {'active':<7} {'region':<7} {'staff':<6} {'org':<5} last login")
     for u in rows:
-        locked = " (locked)" if u.locked_until and u.locked_until > utcnow() else ""
+        count = locked_from.get(u.username, 0)
+        locked = f" (locked from {count} address{'es' if count > 1 else ''})" if count else ""
+        locked += " (DEMO PASSWORD)" if u.demo_password else ""
         last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "-"
         print(
             f"{u.username:<16} {u.role:<12} {'yes' if u.active else 'no':<7} {u.region_id or '-'!s:<7} "

@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 import dash
 from dash import _callback, _pages
-from flask import current_app, g, jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 
 from dashboard.auth import csrf, permissions
 from dashboard.auth.permissions import CALLBACK, OWN_CREDENTIAL, PAGE, PUBLIC, SIGNED_IN, Access
+from dashboard.common.context import db
+from dashboard.labels import t
 from dashboard.viewer import add_check, current_viewer
 from data import audit
 from data.access import Viewer
@@ -175,9 +177,9 @@ def refuse(status: int, message: str, *, json: bool = False):
     if wants_html and status == 401:
         from dashboard.auth.login import login_page
 
-        return login_page(401, next_url=request.full_path.rstrip("?"), reason="请先登录。")
+        return login_page(401, next_url=request.full_path.rstrip("?"), reason=t("auth.login_first"))
     if wants_html and status == 403:
-        return render_template("auth/refused.html", viewer=viewer, csrf_token=csrf.csrf_token()), 403
+        return render_template("auth/refused.html", viewer=viewer, csrf_token=csrf.token()), 403
     error = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "refused")
     return jsonify({"error": error, "message": message}), status
 
@@ -185,7 +187,7 @@ def refuse(status: int, message: str, *, json: bool = False):
 def _audit_success(response):
     action = g.pop("gcc_audit", None)
     if action and response.status_code < 400:
-        with current_app.extensions["gcc_db"].session() as s:
+        with db().session() as s:
             audit.record(s, action, current_viewer(), target_type="route", target_id=request.path)
     return response
 

@@ -1,7 +1,10 @@
 """/login and /logout: plain HTML forms (no Dash, no script), Chinese, local assets only.
 
-A successful login starts a fresh session (no fixation), a failure counts towards the lockout of
-data.users.authenticate, and both are audited with the client address.
+A successful login starts a fresh session (no fixation) with a login session row in the database
+(data.sessions) that `POST /logout` revokes on every worker. A failure counts towards the lockout
+of data.users.authenticate (per account name and address, and per address: data.logins); an
+unknown name, a wrong password and a disabled account get the same answer. Every attempt is
+audited with the client address.
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session
-from flask_login import login_user, logout_user
+from flask import Blueprint, redirect, render_template, request, session
+from flask_login import current_user, login_user, logout_user
 
+from dashboard import labels
 from dashboard.auth import csrf
-from dashboard.auth.resolver import SessionUser, session_key
-from dashboard.viewer import current_viewer
-from data import audit, users
+from dashboard.auth.resolver import SessionUser
+from dashboard.common.context import db, settings
+from dashboard.labels import t
+from dashboard.viewer import client_address, current_viewer
+from data import audit, sessions, users
 from data.access import Viewer
 
 blueprint = Blueprint(
@@ -45,6 +51,13 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+@blueprint.app_context_processor
+def words() -> dict:
+    """The auth templates (login, logout, refused; rendered from the guard too) speak through the
+    label catalogue, like every other page (GCC_LOCALE)."""
+    return {"t": labels.t, "role_label": labels.role_label}
+
+
 def login_page(
     status: int = 200,
     *,
@@ -60,7 +73,7 @@ def login_page(
             reason=reason,
             username=username,
             next_url=safe_next(next_url) or "",
-            csrf_token=csrf.csrf_token(),
+            csrf_token=csrf.token(),
             csrf_field=csrf.FIELD,
         ),
         status,
@@ -78,52 +91,59 @@ def login_submit():
     password = request.form.get("password") or ""
     next_url = request.form.get("next")
     if not csrf.valid():
-        return login_page(400, error="表单已过期，请重新提交。", username=username, next_url=next_url)
+        return login_page(400, error=t("auth.form_expired"), username=username, next_url=next_url)
     if not username or not password:
-        return login_page(400, error="请输入用户名和密码。", username=username, next_url=next_url)
-    settings = current_app.extensions["gcc_settings"]
+        return login_page(400, error=t("auth.missing_fields"), username=username, next_url=next_url)
+    config = settings()
+    lockout = timedelta(minutes=config.gcc_login_lockout_minutes)
     policy = users.LoginPolicy(
-        max_failures=settings.gcc_login_max_failures, lockout=timedelta(minutes=settings.gcc_login_lockout_minutes)
+        max_failures=config.gcc_login_max_failures,
+        address_max_failures=config.gcc_login_max_failures_per_address,
+        lockout=lockout,
     )
-    with current_app.extensions["gcc_db"].session() as s:
-        result = users.authenticate(s, username, password, policy)
+    with db().session() as s:
+        result = users.authenticate(s, username, password, policy, address=client_address())
         user = result.user
         who = users.viewer_for(user) if user is not None else Viewer.anonymous()
         if result.ok:
             audit.record(s, "login", who, username=username)
-            key, viewer = session_key(user), users.viewer_for(user)
+            token = sessions.start(s, user, timedelta(hours=config.gcc_session_hours))
+            viewer = users.viewer_for(user)
         elif result.outcome == "lockout":
-            audit.record(s, "lockout", who, ok=False, username=username, detail={"until": str(user.locked_until)})
+            minutes = config.gcc_login_lockout_minutes
+            audit.record(s, "lockout", who, ok=False, username=username, detail={"minutes": minutes})
         else:
             audit.record(s, "login_failed", who, ok=False, username=username, detail={"reason": result.outcome})
+    # Unknown name, wrong password, disabled account: one answer, so names cannot be told apart.
     if result.outcome in ("lockout", "locked"):
-        minutes = settings.gcc_login_lockout_minutes
-        return login_page(429, error=f"登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试。", username=username)
+        minutes = config.gcc_login_lockout_minutes
+        return login_page(429, error=t("auth.locked", minutes=minutes), username=username)
     if not result.ok:
-        return login_page(401, error="用户名或密码错误，或账户已停用。", username=username, next_url=next_url)
+        return login_page(401, error=t("auth.failed"), username=username, next_url=next_url)
     session.clear()  # a new session on login: a planted cookie cannot be fixed in
     session.permanent = True
-    login_user(SessionUser(key, viewer))
+    login_user(SessionUser(token, viewer))
     return redirect(safe_next(next_url) or HOME.get(viewer.role, "/"), code=303)
 
 
 @blueprint.get("/logout")
 def logout_form():
-    return render_template(
-        "auth/logout.html", csrf_token=csrf.csrf_token(), csrf_field=csrf.FIELD, viewer=current_viewer()
-    )
+    return render_template("auth/logout.html", csrf_token=csrf.token(), csrf_field=csrf.FIELD, viewer=current_viewer())
 
 
 @blueprint.post("/logout")
 def logout_submit():
     if not csrf.valid():
         return render_template(
-            "auth/logout.html", csrf_token=csrf.csrf_token(), csrf_field=csrf.FIELD, viewer=current_viewer()
+            "auth/logout.html", csrf_token=csrf.token(), csrf_field=csrf.FIELD, viewer=current_viewer()
         ), 400
     viewer = current_viewer()
-    if viewer.is_authenticated:
-        with current_app.extensions["gcc_db"].session() as s:
-            audit.record(s, "logout", viewer)
+    token = current_user.get_id() if current_user.is_authenticated else None
+    if viewer.is_authenticated or token:
+        with db().session() as s:
+            sessions.revoke(s, token)  # server-side: a copy of the cookie no longer works anywhere
+            if viewer.is_authenticated:
+                audit.record(s, "logout", viewer)
     logout_user()
     session.clear()
     return redirect("/login", code=303)

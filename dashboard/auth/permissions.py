@@ -63,6 +63,9 @@ ROUTES: dict[str, Access | dict[str, Access]] = {
     "/t/<token>/rate": Access(OWN_CREDENTIAL),
     "/my": Access("ticket_actions"),
     "/my/<int(max=9223372036854775807):ticket_id>/<any(respond, handle):action>": Access("ticket_actions"),
+    # The weekly report archive (issue #10): district-wide exporters only (checked in the handler too).
+    "/reports/<week>/<name>": Access("export", audit="download"),
+    "/reports/<week>/thumbs/<name>": Access("export"),
 }
 
 # Route families whose handlers check their own credential (issue #5's intake API and photos).
@@ -84,6 +87,12 @@ PAGES: dict[str, Access] = {
     "/desk": Access("desk"),
     "/desk/<ticket_id>": Access("desk"),
     "/ticket/<ticket_id>": Access("tickets"),
+    # Administration (issue #9): accounts and the audit log; every change on /users is audited.
+    "/users": Access("users"),
+    "/audit": Access("audit"),
+    # What the pages router shows for a path that is no page (answered with status 404): no data.
+    "/not-found-404": OPEN,
+    "/reports": Access("export"),  # the weekly report archive and "generate now" (issue #10)
 }
 
 # Callbacks defined outside a page module, by module prefix.

@@ -41,3 +41,16 @@ def refusal(viewer: Viewer, *permissions: str) -> html.Div | None:
 
 def error_panel(message: str | None = None) -> html.Div:
     return html.Div(html.P(message or t("error.page")), className="gcc-refusal gcc-error", role="alert")
+
+
+def not_found_panel() -> html.Div:
+    """No such page or thing, or not in the viewer's area (the two are not told apart)."""
+    return html.Div(
+        [
+            html.H2(t("notfound.title")),
+            html.P(t("notfound.hint")),
+            html.A(t("notfound.home"), href="/", className="gcc-button"),
+        ],
+        className="gcc-refusal",
+        role="alert",
+    )

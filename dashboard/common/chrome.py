@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from dashboard.labels import t
+from dashboard.labels import role_label, t
 from data.access import Viewer
 from data.read.directory import RegionInfo
 
@@ -29,7 +29,13 @@ def topbar(viewer: Viewer) -> html.Nav:
         links.append(dcc.Link(t("level.district"), href="/district", className="nav-link"))
     if viewer.can("desk"):
         links.append(dcc.Link(t("home.desk"), href="/desk", className="nav-link"))
-    who = viewer.name or viewer.role
+    if viewer.can("users"):
+        links.append(dcc.Link(t("home.users"), href="/users", className="nav-link"))
+    if viewer.can("audit"):
+        links.append(dcc.Link(t("home.audit"), href="/audit", className="nav-link"))
+    if viewer.can("export") and viewer.region_id is None and viewer.organisation_id is None:
+        links.append(dcc.Link(t("reports.nav"), href="/reports", className="nav-link"))
+    who = viewer.name or role_label(viewer.role)
     return html.Nav(
         [
             dcc.Link(t("app.title"), href="/", className="nav-brand"),
@@ -43,12 +49,14 @@ def topbar(viewer: Viewer) -> html.Nav:
     )
 
 
-def breadcrumb(chain: list[RegionInfo], tail: str | None = None) -> html.Nav:
+def breadcrumb(chain: list[RegionInfo], tail: str | None = None, *, query: str = "") -> html.Nav:
+    """`query`: appended to each link (a historical view keeps its moment, issue #10)."""
     items: list = []
     for i, region in enumerate(chain):
         last = i == len(chain) - 1 and tail is None
         label = region.name
-        items.append(html.Span(label, className="crumb-current") if last else dcc.Link(label, href=region_href(region)))
+        link = dcc.Link(label, href=region_href(region) + query) if not last else None
+        items.append(html.Span(label, className="crumb-current") if last else link)
         if not last:
             items.append(html.Span("›", className="crumb-sep"))
     if tail:

@@ -12,15 +12,16 @@ import json
 
 from flask import Blueprint, Response, abort, request
 
-from dashboard.common.context import reader
+from dashboard.common.context import db, reader
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied
 from data.read.cache import Memo
 from data.read.geometry import GridGeometry, codes_in_scope, grid_geometry
 from data.read.scope import StatScope, stat_scope
+from data.shared import DatabaseStore
 
 blueprint = Blueprint("geojson", __name__)
-LAYERS = ("grids", "communities", "streets")
+LAYERS = ("grids", "communities", "streets", "street_areas")  # street_areas: the wall at city zoom (issue #14)
 _bodies: Memo[tuple[bytes, bytes, str]] = Memo(max_entries=24, ttl=None)
 
 
@@ -37,6 +38,8 @@ def layer_url(layer: str, geometry: GridGeometry, scope: StatScope) -> str:
 def layer_collection(layer: str, geometry: GridGeometry, codes: list[str]) -> dict:
     if layer == "grids":
         return geometry.grid_collection(codes)
+    if layer == "street_areas":
+        return geometry.area_collection("street", codes)
     return geometry.outline_collection("community" if layer == "communities" else "street", codes)
 
 
@@ -53,14 +56,24 @@ def geo_layer(layer: str):
     except AccessDenied:
         return Response(json.dumps({"error": "forbidden"}), status=403, mimetype="application/json")
     key = (geometry.version, scope_key(scope), layer)
+    engine = db().engine
 
     def build():
-        body = json.dumps(
-            layer_collection(layer, geometry, codes_in_scope(geometry, scope)),
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-        return body, gzip.compress(body, compresslevel=6, mtime=0), hashlib.sha1(body).hexdigest()[:16]
+        # Made once per version, scope and layer for every worker (issue #14): serialising and
+        # gzipping a city's grids takes a second or two; a fresh worker loads the gzipped body.
+        store, stored = DatabaseStore(engine), f"geojson:{geometry.version}:{key[1]}:{layer}"
+        packed = store.get(stored)
+        if packed is not None:
+            body = gzip.decompress(packed)
+        else:
+            body = json.dumps(
+                layer_collection(layer, geometry, codes_in_scope(geometry, scope)),
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ).encode()
+            packed = gzip.compress(body, compresslevel=6, mtime=0)
+            store.put(stored, packed, ttl=7 * 86400)  # old versions and scopes age out
+        return body, packed, hashlib.sha1(body).hexdigest()[:16]
 
     raw, packed, etag = _bodies.get_or_build(key, build)
     if request.if_none_match.contains(etag):

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from dashboard.common.context import db, reader, settings
 from dashboard.common.inputs import as_int, as_number, as_str
 from dashboard.common.inputs import ticket_id as as_ticket_id
-from dashboard.labels import action_label, rating_label, t
+from dashboard.labels import ZH, action_label, rating_label, t
 from dashboard.viewer import current_viewer
 from data import intake, workflow
 from data.access import AccessDenied, Viewer
@@ -150,7 +150,13 @@ def load(viewer: Viewer, ticket_id: int | None):
             if viewer.can("ticket_actions")
             else []
         )
-    return view, options
+    return view, [{"value": o["value"], "label": assignee_label(o)} for o in options]
+
+
+def assignee_label(option: dict) -> str:
+    """data.read.desk's assignee option in words: 李彬（长征社区第01网格网格员）."""
+    key = f"desk.assignee.{option['kind']}"
+    return t(key, name=option["name"], area=option["area"]) if key in ZH else option["name"]
 
 
 def error_text(exc: Exception) -> str:

@@ -8,30 +8,43 @@ from __future__ import annotations
 import logging
 
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
-from flask import request
+from dash.exceptions import PreventUpdate
+from flask import abort, jsonify, make_response, request
 
+from dashboard.common import asof as history
 from dashboard.common.access import refusal_panel
 from dashboard.common.chrome import breadcrumb, card, shell
-from dashboard.common.context import reader, settings
+from dashboard.common.context import db, reader, settings
 from dashboard.common.fmt import count, percent
 from dashboard.common.geojson import layer_url
-from dashboard.common.inputs import as_dict, as_str
-from dashboard.drill import table
+from dashboard.common.inputs import as_dict, as_int, as_str
+from dashboard.drill import export, table
 from dashboard.figures import maps, theme
 from dashboard.figures.charts import empty_figure, weekly_figure
 from dashboard.labels import current_locale, status_label, t
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, NotVisible, Viewer
 from data.clock import utcnow
+from data.history import BadMoment
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
+from data.read.history import region_stats_at, ticket_table_at, weekly_at
 from data.read.regions import RegionPage, region_page, weekly
 from data.read.scope import stat_scope
-from data.read.tickets import PERIODS, STATUS_GROUPS, TicketFilters, main_categories, parse_filters, ticket_table
+from data.read.tickets import (
+    PERIODS,
+    STATUS_GROUPS,
+    TicketFilters,
+    export_table,
+    main_categories,
+    parse_filters,
+    ticket_table,
+)
 
 log = logging.getLogger(__name__)
 
 VIEW, WEEKLY = "drill-map-view", "drill-weekly"
+DOWNLOAD, EXPORTED = "drill-download", "drill-exported"
 MAP, PERIOD, CATEGORY, STATUS, TABLE, COUNT, CSV, REGION, NOTICE, SINK = (
     "drill-map",
     "drill-period",
@@ -52,6 +65,11 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
     cfg = settings()
     tz = cfg.gcc_timezone
     now = utcnow()
+    live_href = f"/{level}" + (f"/{code}" if code else "")
+    try:  # ?as_of= / ?week=: the region as it was then (issue #10)
+        moment = history.moment_of(query, tz)
+    except BadMoment as exc:
+        return shell(viewer, [history.notice(exc, live_href)], page_class="drill")
     with reader() as session:
         if level == "district":
             district = directory(session).district()
@@ -62,7 +80,13 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
         main_codes = main_categories(session)
         filters, problems = parse_filters(query, {c for c, _ in main_codes})
         tickets = None
-        if viewer.can("tickets"):
+        if moment is not None:
+            tree = directory(session)
+            grid_ids = [tree.by_code[c].id for c in page.grid_codes if c in tree.by_code]
+            page.stats = region_stats_at(session, grid_ids, moment, tz=tz, database=db())
+            if viewer.can("tickets"):
+                tickets = ticket_table_at(session, viewer, page.region, filters, moment.at)
+        elif viewer.can("tickets"):
             tickets = ticket_table(session, viewer, page.region, filters, now=now, tz=tz)
         figure = region_figure(session, page, tickets.rows if tickets else [], cfg)
         focus_bounds = focus_of(session, page)
@@ -71,12 +95,13 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
             html.H1(page.region.name),
             html.Span(t(f"level.{page.region.level}"), className="level-badge"),
             html.Span(t("drill.code", code=page.region.code), className="region-code"),
-            dcc.Link(t("drill.back"), href="/screen", className="back-link"),
+            dcc.Link(t("drill.back"), href=history.keep("/screen", moment), className="back-link"),
         ],
         className="page-title",
     )
     body = [
-        breadcrumb(page.chain),
+        history.banner(moment, tz, live_href) if moment else None,
+        breadcrumb(page.chain, query=history.keep("", moment)),
         title,
         html.Div(", ".join(problems), id=NOTICE, className="page-notice" if problems else "page-notice is-hidden"),
         html.Div(
@@ -92,7 +117,7 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
                     class_name="drill-map",
                 ),
                 html.Div(
-                    [indicator_card(page), team_card(page), profile_card(page)],
+                    [indicator_card(page, moment), team_card(page), profile_card(page)],
                     className="drill-side",
                 ),
             ],
@@ -116,7 +141,10 @@ def layout(viewer: Viewer, level: str, code: str | None = None, **query):
             class_name="drill-weekly",
         ),
         tickets_card(viewer, page, tickets, filters, main_codes, tz),
-        dcc.Store(id=REGION, data={"level": page.region.level, "code": page.region.code}),
+        dcc.Store(
+            id=REGION,
+            data={"level": page.region.level, "code": page.region.code, "moment": history.to_store(moment)},
+        ),
         dcc.Store(id=VIEW, data={"graph": MAP, "bounds": focus_bounds}),
         html.Div(id=SINK, hidden=True),
     ]
@@ -184,7 +212,7 @@ def _metric(label: str, value: str, tone: str = "") -> html.Div:
     )
 
 
-def indicator_card(page: RegionPage) -> html.Section:
+def indicator_card(page: RegionPage, moment=None) -> html.Section:
     s = page.stats
     children = [
         html.Div(
@@ -208,19 +236,31 @@ def indicator_card(page: RegionPage) -> html.Section:
                 [
                     html.Span(t("drill.children", level=t(f"level.{level}"), n=len(page.children)), className="muted"),
                     html.Div(
-                        [dcc.Link(c.name, href=f"/{c.level}/{c.code}", className="chip") for c in page.children],
+                        [
+                            dcc.Link(c.name, href=history.keep(f"/{c.level}/{c.code}", moment), className="chip")
+                            for c in page.children
+                        ],
                         className="chips",
                     ),
                 ],
                 className="children",
             )
         )
-    return card(t("drill.indicators"), children, class_name="drill-indicators")
+    title = t("history.indicators") if moment else t("drill.indicators")
+    return card(title, children, class_name="drill-indicators")
+
+
+def _limited_note(page: RegionPage):
+    """On a region above the viewer's area, the team and profile cards are the area's (issue #9)."""
+    if page.limited_to is None:
+        return None
+    return html.P(t("drill.limited_to", name=page.limited_to.name), className="muted small limited-to")
 
 
 def team_card(page: RegionPage) -> html.Section:
+    note = _limited_note(page)
     if not page.team:
-        return card(t("drill.team"), html.P(t("team.none"), className="muted"), class_name="drill-team")
+        return card(t("drill.team"), [note, html.P(t("team.none"), className="muted")], class_name="drill-team")
     rows = [
         html.Tr(
             [
@@ -231,7 +271,7 @@ def team_card(page: RegionPage) -> html.Section:
         )
         for m in page.team
     ]
-    return card(t("drill.team"), html.Table(html.Tbody(rows), className="kv-table"), class_name="drill-team")
+    return card(t("drill.team"), [note, html.Table(html.Tbody(rows), className="kv-table")], class_name="drill-team")
 
 
 def profile_card(page: RegionPage) -> html.Section:
@@ -243,7 +283,11 @@ def profile_card(page: RegionPage) -> html.Section:
     ]
     return card(
         t("drill.profile"),
-        [html.Div(items, className="metric-grid"), html.P(t("profile.suppressed"), className="muted small")],
+        [
+            _limited_note(page),
+            html.Div(items, className="metric-grid"),
+            html.P(t("profile.suppressed"), className="muted small"),
+        ],
         class_name="drill-profile",
     )
 
@@ -298,13 +342,16 @@ def tickets_card(viewer, page: RegionPage, tickets, filters: TicketFilters, main
                 ]
             ),
             html.Span(count_text(tickets), id=COUNT, className="table-count"),
+            # Only for roles with "export"; the download is made and audited on the server.
             html.Button(t("table.csv"), id=CSV, className="gcc-button small", n_clicks=0)
             if viewer.can("export")
             else None,
+            html.Span(id=EXPORTED, className="table-count muted") if viewer.can("export") else None,
+            dcc.Download(id=DOWNLOAD) if viewer.can("export") else None,
         ],
         className="filters",
     )
-    grid = table.table(TABLE, tickets.rows, tz, file_name=f"tickets-{page.region.code}.csv")
+    grid = table.table(TABLE, tickets.rows, tz)
     return card(t("drill.tickets"), [controls, grid], class_name="drill-tickets")
 
 
@@ -316,6 +363,7 @@ def apply_filters(period, category, status, region):
     code = as_str(region.get("code"), "", max_len=64)
     level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
     period, category, status = (as_str(v, None, max_len=32) for v in (period, category, status))
+    moment = history.from_store(region.get("moment"), cfg.gcc_timezone)
     try:
         with reader() as session:
             page = region_page(session, viewer, code, level=level)
@@ -323,7 +371,10 @@ def apply_filters(period, category, status, region):
             filters, _ = parse_filters(
                 {"period": period, "category": category, "status": status}, {c for c, _ in main_codes}
             )
-            tickets = ticket_table(session, viewer, page.region, filters, tz=cfg.gcc_timezone)
+            if moment is None:
+                tickets = ticket_table(session, viewer, page.region, filters, tz=cfg.gcc_timezone)
+            else:
+                tickets = ticket_table_at(session, viewer, page.region, filters, moment.at)
             figure = region_figure(session, page, tickets.rows, cfg)
     except AccessDenied:
         return no_update, t("access.denied"), no_update
@@ -339,16 +390,50 @@ def load_weekly(region):
     region = as_dict(region)
     code = as_str(region.get("code"), "", max_len=64)
     level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
+    tz = settings().gcc_timezone
+    moment = history.from_store(region.get("moment"), tz)  # the twelve weeks up to a historical moment
     try:
         with reader() as session:
             page = region_page(session, viewer, code, level=level)
-            week = weekly(session, viewer, page.region, tz=settings().gcc_timezone)
+            if moment is None:
+                week = weekly(session, viewer, page.region, tz=tz)
+            else:
+                week = weekly_at(session, viewer, page.region, moment, tz=tz)
     except AccessDenied:
         return empty_figure(t("access.denied"), font=theme.DESK_FONT)
     except Exception:
         log.exception("weekly indicators failed")
         return empty_figure(t("error.unavailable"), font=theme.DESK_FONT)
     return weekly_figure(week.weeks, week.reported, week.closed, week.on_time, locale=current_locale())
+
+
+def download_csv(n_clicks, period, category, status, region):
+    """The table as CSV, made here from the read layer and audited; refused (403) for a role
+    without the "export" permission, whatever the browser sends."""
+    if as_int(n_clicks, 0, lo=0) < 1:
+        raise PreventUpdate
+    viewer = current_viewer()
+    if not viewer.can("export"):
+        abort(make_response(jsonify(error="forbidden", message=f"{viewer.role} may not export"), 403))
+    cfg = settings()
+    region = as_dict(region)
+    code = as_str(region.get("code"), "", max_len=64)
+    level = as_str(region.get("level"), None, choices=("district", "street", "community", "grid"))
+    period, category, status = (as_str(v, None, max_len=32) for v in (period, category, status))
+    try:
+        with db().session() as session:
+            page = region_page(session, viewer, code, level=level)
+            main_codes = main_categories(session)
+            filters, _ = parse_filters(
+                {"period": period, "category": category, "status": status}, {c for c, _ in main_codes}
+            )
+            result = export_table(session, viewer, page.region, filters)
+            export.record(session, viewer, page.region, filters, result)
+    except AccessDenied:
+        return no_update, t("access.denied")
+    content = export.csv_text(result.rows, cfg.gcc_timezone)
+    sent = {"content": content, "filename": export.file_name(page.region, filters), "type": "text/csv"}
+    return sent, t("drill.export_done", n=f"{len(result.rows):,}")
 
 
 def register_callbacks(app) -> None:
@@ -363,7 +448,16 @@ def register_callbacks(app) -> None:
         State(REGION, "data"),
         prevent_initial_call=True,
     )(apply_filters)
-    app.callback(Output(TABLE, "exportDataAsCsv"), Input(CSV, "n_clicks"), prevent_initial_call=True)(lambda n: bool(n))
+    app.callback(
+        Output(DOWNLOAD, "data"),
+        Output(EXPORTED, "children"),
+        Input(CSV, "n_clicks"),
+        State(PERIOD, "value"),
+        State(CATEGORY, "value"),
+        State(STATUS, "value"),
+        State(REGION, "data"),
+        prevent_initial_call=True,
+    )(download_csv)
     # The filters in the address bar (history.replaceState: no reload, shareable).
     app.clientside_callback(
         ClientsideFunction("gcc", "syncQuery"),

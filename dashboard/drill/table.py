@@ -1,5 +1,6 @@
-"""The ticket table (dash-ag-grid): sortable, filterable per column, paginated, CSV download of
-what the viewer sees (masked). Rows come from data.read.tickets.ticket_table.
+"""The ticket table (dash-ag-grid): sortable, filterable per column, paginated. Rows come from
+data.read.tickets.ticket_table; the CSV download is made on the server (dashboard.drill.export),
+never by the grid in the browser.
 
 No column uses a JavaScript expression string (cellClassRules, valueGetter...): AG Grid compiles
 those with `new Function`, which the content security policy forbids."""
@@ -49,7 +50,7 @@ def row_data(rows: list[dict], tz: str) -> list[dict]:
     ]
 
 
-def table(grid_id: str, rows: list[dict], tz: str, *, file_name: str, page_size: int = 20) -> dag.AgGrid:
+def table(grid_id: str, rows: list[dict], tz: str, *, page_size: int = 20) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs(),
@@ -62,22 +63,6 @@ def table(grid_id: str, rows: list[dict], tz: str, *, file_name: str, page_size:
             "animateRows": False,
             "domLayout": "autoHeight",
             "localeText": ag_grid_text(),
-        },
-        csvExportParams={
-            "fileName": file_name,
-            "columnKeys": [
-                "id",
-                "created",
-                "category",
-                "status_label",
-                "grid",
-                "source",
-                "address",
-                "assignee",
-                "due",
-                "overdue_label",
-                "escalation",
-            ],
         },
         className="gcc-grid",
         style={"width": "100%"},

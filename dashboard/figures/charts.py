@@ -97,13 +97,7 @@ def hourly_figure(today: list[int], yesterday: list[int], *, current_hour: int, 
     )
     return {
         "data": [
-            {
-                "type": "bar",
-                "name": text("hourly.today", locale),
-                "x": hours,
-                "y": today_shown,
-                "marker": {"color": theme.ACCENT},
-            },
+            _bars(text("hourly.today", locale), hours, today_shown, theme.ACCENT),
             {
                 "type": "scatter",
                 "mode": "lines",
@@ -117,6 +111,11 @@ def hourly_figure(today: list[int], yesterday: list[int], *, current_hour: int, 
     }
 
 
+def _bars(name: str, x: list, y: list, color: str) -> dict:
+    """A named vertical bar trace in one colour."""
+    return {"type": "bar", "name": name, "x": x, "y": y, "marker": {"color": color}}
+
+
 def breakdown_figure(
     items: list[tuple[str, int]], *, color: str = theme.BLUE, top: int = 6, locale: str = "zh"
 ) -> dict:
@@ -125,7 +124,7 @@ def breakdown_figure(
         return empty_figure(text("chart.empty", locale))
     shown = list(items[:top])
     if len(items) > top:
-        shown[-1] = ("其他" if locale == "zh" else "Other", sum(n for _, n in items[top - 1 :]))
+        shown[-1] = (text("chart.other", locale), sum(n for _, n in items[top - 1 :]))
     names = [name for name, _ in shown][::-1]
     counts = [n for _, n in shown][::-1]
     layout = theme.base_layout(margin={"l": 8, "r": 56, "t": 6, "b": 6})
@@ -180,20 +179,8 @@ def weekly_figure(
     )
     return {
         "data": [
-            {
-                "type": "bar",
-                "name": text("weekly.reported", locale),
-                "x": x,
-                "y": reported,
-                "marker": {"color": theme.BLUE},
-            },
-            {
-                "type": "bar",
-                "name": text("weekly.closed", locale),
-                "x": x,
-                "y": closed,
-                "marker": {"color": theme.GREEN},
-            },
+            _bars(text("weekly.reported", locale), x, reported, theme.BLUE),
+            _bars(text("weekly.closed", locale), x, closed, theme.GREEN),
             {
                 "type": "scatter",
                 "mode": "lines+markers",

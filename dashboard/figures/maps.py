@@ -20,6 +20,7 @@ TRACE_BASE = 0  # every grid, one neutral colour: a grid with no value is still 
 TRACE_METRIC = 1  # the choropleth of the selected metric
 TRACE_HEAT = 2  # density of the last 24 hours' reports
 TRACE_OVERDUE = 3  # overdue orders
+OVERDUE_CLUSTER_MAXZOOM = 14  # overdue points are clustered up to this zoom
 
 TILE_SIZE = 512  # MapLibre's world is 512 px wide at zoom 0
 
@@ -279,6 +280,16 @@ def overdue_trace(overdue: dict, locale: str = "zh", *, size: int = 11) -> dict:
         "customdata": overdue.get("hours", []),
         "marker": {"size": size, "color": theme.OVERDUE_COLOR, "opacity": 0.95},
         "hovertemplate": f"{hover}<extra></extra>",
+        # A city has ~1,500 overdue orders: clustered below street zoom, one circle per area
+        # (bigger for more), single points once zoomed in (issue #14).
+        "cluster": {
+            "enabled": True,
+            "maxzoom": OVERDUE_CLUSTER_MAXZOOM,
+            "color": theme.OVERDUE_COLOR,
+            "opacity": 0.85,
+            "size": [10, 14, 19],  # circle radius in px by point count: <10, <50, more
+            "step": [10, 50],
+        },
     }
 
 

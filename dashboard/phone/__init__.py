@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from dashboard import labels
+
 blueprint = Blueprint(
     "phone",
     __name__,
@@ -15,7 +17,21 @@ blueprint = Blueprint(
 )
 
 
+@blueprint.context_processor
+def words() -> dict:
+    """Every phone template speaks through the label catalogue (GCC_LOCALE): `t(key, ...)`, the
+    status / action / rating words, and `script_text`, the labels phone.js shows (base.html hands
+    them over as JSON: the script carries no words of its own)."""
+    return {
+        "t": labels.t,
+        "status_label": labels.status_label,
+        "action_label": labels.action_label,
+        "rating_label": labels.rating_label,
+        "script_text": labels.templates("phone.js."),
+    }
+
+
 def register(server: Flask) -> None:
-    from dashboard.phone import csrf, my, report, status  # noqa: F401 - their routes join the blueprint
+    from dashboard.phone import my, report, status  # noqa: F401 - their routes join the blueprint
 
     server.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.models import Boundary, Region
+from data.shared import DatabaseStore
 from geo.display import simplify_coverage
 
 WIDTH = 1000.0
@@ -26,7 +27,14 @@ def svg(session: Session) -> str:
     with _lock:
         if key in _cache:
             return _cache[key]
-    drawn = _draw(session)
+    # Drawn once per boundary version for every worker (issue #14): a city's 10,000 grids take
+    # seconds to simplify, so the first worker stores the SVG and the others load it.
+    store, stored_key = DatabaseStore(session.get_bind()), f"minimap:{key[1]}:{key[2]}"
+    raw = store.get(stored_key)
+    drawn = raw.decode() if raw is not None else None
+    if drawn is None:
+        drawn = _draw(session)
+        store.put(stored_key, drawn.encode())
     with _lock:
         _cache.clear()
         _cache[key] = drawn

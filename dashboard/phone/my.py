@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 
+from dashboard import labels
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import photo_out
+from dashboard.auth import csrf
 from dashboard.common import context
-from dashboard.phone import blueprint, csrf
+from dashboard.phone import blueprint
 from dashboard.viewer import current_viewer
 from data import intake, workflow
 from data.access import Viewer
@@ -36,7 +38,7 @@ def order_rows(session, viewer: Viewer, tz: str) -> list[dict]:
             {
                 "id": t.id,
                 "status": t.status,
-                "status_label": workflow.STATUS_LABELS[t.status],
+                "status_label": labels.status_label(t.status),
                 "category": t.category.name,
                 "description": t.description,
                 "address": t.address or "",

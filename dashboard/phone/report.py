@@ -12,14 +12,15 @@ from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import categories
 from dashboard.api.v1 import submitted
+from dashboard.auth import csrf
 from dashboard.common import context
-from dashboard.phone import blueprint, csrf, limits, minimap
+from dashboard.phone import blueprint, limits, minimap
 from data import intake
 from data.access import Viewer
 from data.intake import Report
 
 FORM_FIELDS = {"category", "description", "lon", "lat", "coord_system", "address", "reporter_name", "reporter_phone"}
-RESIDENT = Viewer(role="resident", name="居民")
+RESIDENT = Viewer(role="resident")  # nameless: pages word the role (labels "role.resident")
 
 
 @blueprint.get("/report")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from flask import jsonify, render_template
 
+from dashboard import labels
 from dashboard.api import uploads
 from dashboard.api.errors import ApiError
 from dashboard.api.schemas import public_status
+from dashboard.auth import csrf
 from dashboard.common import context
-from dashboard.phone import blueprint, csrf, limits
-from data import intake, workflow
+from dashboard.phone import blueprint, limits
+from data import intake
 from data.access import Viewer
 from data.clock import zone
 from data.intake import RatingIn
@@ -48,12 +50,12 @@ def rate(token: str):
     outcome = intake.rate(
         context.db(),
         context.settings(),
-        intake.Caller(Viewer(role="resident", ticket_token=token, name="居民")),
+        intake.Caller(Viewer(role="resident", ticket_token=token)),
         ticket_id,
         rating,
     )
     with context.db().reader() as session:
         ticket = session.get(Ticket, outcome.ticket_id)
         return jsonify(
-            {"ticket_id": ticket.id, "status": ticket.status, "status_label": workflow.STATUS_LABELS[ticket.status]}
+            {"ticket_id": ticket.id, "status": ticket.status, "status_label": labels.status_label(ticket.status)}
         )

@@ -18,17 +18,20 @@ import logging
 from dash import ClientsideFunction, Input, Output, State, dcc, html
 from flask import request
 
+from dashboard.common import asof as history
 from dashboard.common.access import refusal
-from dashboard.common.context import reader, sent_values, settings
+from dashboard.common.context import db, reader, sent_values, settings
 from dashboard.labels import current_locale, t
 from dashboard.screen import charts, feed, header, kpis, ranking, refresh
 from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
-from data.clock import utcnow
+from data.history import BadMoment
 from data.read.directory import directory
 from data.read.geometry import grid_geometry
+from data.read.history import read_screen_at
 from data.read.scope import stat_scope
-from data.read.screen import METRICS, read_screen
+from data.read.screen import METRICS
+from data.read.snapshots import shared_screen
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +53,16 @@ def parse_rotate(value) -> tuple[int, str]:
     return seconds, ""
 
 
-def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
+def layout(viewer, rotate=None, metric=None, as_of=None, week=None, **_query) -> html.Div:
     denied = refusal(viewer, "aggregates", "regions")
     if denied is not None:
         return html.Div(denied, className="screen screen-denied")
     cfg = settings()
     tz = cfg.gcc_timezone
+    try:  # ?as_of= / ?week=: the wall as it was then (issue #10), not refreshing
+        moment = history.moment_of({"as_of": as_of, "week": week}, tz)
+    except BadMoment as exc:
+        return html.Div(history.notice(exc, "/screen"), className="screen screen-denied")
     rotate_seconds, notice = parse_rotate(rotate)
     if metric not in METRICS:
         if metric:
@@ -67,7 +74,12 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
         with reader() as session:
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
-            snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+            if moment is None:
+                snapshot = shared_screen(
+                    session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+                )
+            else:
+                snapshot = read_screen_at(session, viewer, moment, tz=tz, database=db())
             tree = directory(session)
     except Exception:
         log.exception("screen: first read failed")
@@ -78,11 +90,21 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
     body = html.Div(
         [
             kpis.layout(snapshot.kpis if snapshot else None, sent),
-            map_part.layout(snapshot, geometry, scope, tree, metric, cfg, base_url, sent),
+            map_part.layout(
+                map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, tree=tree)
+                if snapshot and geometry
+                else None,
+                tree,
+                sent,
+                metric,
+            ),
             html.Div(
                 [
                     ranking.layout(
-                        snapshot.ranking_best if snapshot else None, snapshot.ranking_worst if snapshot else None, sent
+                        snapshot.ranking_best if snapshot else None,
+                        snapshot.ranking_worst if snapshot else None,
+                        sent,
+                        query=history.keep("", moment),
                     ),
                     feed.layout(snapshot.feed if snapshot else None, tz, sent),
                 ],
@@ -101,22 +123,28 @@ def layout(viewer, rotate=None, metric=None, **_query) -> html.Div:
                 asof,
                 current_locale(),
                 banner=t("error.unavailable") if snapshot is None else "",
+                history=moment.label(tz, current_locale()) if moment else None,
             ),
+            history.banner(moment, tz, "/screen") if moment else None,
+            dcc.Store(id=history.STORE, data=history.to_store(moment)),
             html.Div(notice, id=NOTICE, className="screen-notice" if notice else "screen-notice is-hidden"),
             body,
-            dcc.Interval(id=refresh.INTERVAL, interval=cfg.gcc_refresh_seconds * 1000),
-            dcc.Interval(id=ROTATE, interval=max(rotate_seconds, 1) * 1000, disabled=not rotate_seconds),
+            dcc.Interval(id=refresh.INTERVAL, interval=cfg.gcc_refresh_seconds * 1000, disabled=moment is not None),
+            dcc.Interval(
+                id=ROTATE, interval=max(rotate_seconds, 1) * 1000, disabled=not rotate_seconds or moment is not None
+            ),
             dcc.Store(id=ROTATE_STEP, data=0),
             dcc.Store(id=refresh.SENT, data=sent.current),
             html.Div(id=SINK_CLICK, hidden=True),
         ],
-        className="screen",
+        className="screen is-history" if moment else "screen",
         id="screen",
     )
 
 
 def register_callbacks(app) -> None:
     refresh.register_callbacks(app)
+    map_part.register_callbacks(app)  # level of detail: streets or grids by zoom (issue #14)
     # Clock and stale marker, every second, in the browser.
     app.clientside_callback(
         ClientsideFunction("gcc", "tick"),

@@ -25,7 +25,10 @@ def asof_data(as_of_text: str, age_seconds: float | None, serial: int) -> dict:
     return {"text": as_of_text, "age": age_seconds, "serial": serial}
 
 
-def layout(district: str, tz: str, stale_after: float, asof: dict, locale: str, *, banner: str = "") -> html.Header:
+def layout(
+    district: str, tz: str, stale_after: float, asof: dict, locale: str, *, banner: str = "", history: str | None = None
+) -> html.Header:
+    """`history`: the moment of a historical view (issue #10): the clock shows it and stands still."""
     weekdays = [t(f"weekday.{i}") for i in range(7)]
     return html.Header(
         [
@@ -33,7 +36,7 @@ def layout(district: str, tz: str, stale_after: float, asof: dict, locale: str, 
                 [html.Span(district, className="brand-district"), html.Span(t("app.subtitle"), className="brand-name")],
                 className="screen-brand",
             ),
-            html.Div("", id=CLOCK, className="screen-clock"),
+            html.Div(history or "", id=CLOCK, className="screen-clock"),
             html.Div(
                 [
                     html.Span(t("header.as_of"), className="asof-label"),
@@ -44,7 +47,7 @@ def layout(district: str, tz: str, stale_after: float, asof: dict, locale: str, 
             ),
             # Cleared by the next successful refresh (dashboard.screen.refresh).
             html.Div(banner, id=BANNER, className="screen-banner", role="status"),
-            dcc.Interval(id=TICK, interval=1000),
+            dcc.Interval(id=TICK, interval=1000, disabled=history is not None),
             dcc.Store(id=ASOF, data=asof),
             dcc.Store(
                 id=CONFIG,

@@ -1,14 +1,20 @@
 """The map panel: grid polygons coloured by the chosen metric, community and street outlines, the
-last 24 hours' reports as heat, overdue orders marked. The polygons come once, as a cached URL;
-a refresh patches values only (dashboard.screen.sent), and `uirevision` keeps zoom and pan."""
+last 24 hours' reports as heat, overdue orders marked (clustered below street zoom). The polygons
+come once, as a cached URL; a refresh patches values only (dashboard.screen.sent), and
+`uirevision` keeps zoom and pan. A city seen whole is coloured by street, and by grid once zoomed
+in (dashboard.screen.lod; the level is kept in the meta store, and a zoom that crosses it swaps
+the layer)."""
 
 from __future__ import annotations
 
-from dash import Patch, dcc, html, no_update
+from dataclasses import dataclass
+
+from dash import Input, Output, Patch, State, dcc, html, no_update
 
 from dashboard.common.geojson import layer_url, scope_key
 from dashboard.figures import maps, theme
 from dashboard.labels import current_locale, t
+from dashboard.screen import lod
 from dashboard.screen.sent import Sent
 from data.read.geometry import GridGeometry
 from data.read.scope import StatScope
@@ -27,22 +33,66 @@ ASSUMED_SIZE = (1020, 630)
 GRAPH_CONFIG = {"displayModeBar": False, "scrollZoom": True, "responsive": True}
 
 
+@dataclass(frozen=True)
+class MapInput:
+    """What the map is drawn from: one refresh's snapshot, the geometry and scope it belongs to,
+    the chosen metric, the settings (tile style), the server's base URL (for the layer URLs) and
+    the rotation's focus bounds (None: the whole area)."""
+
+    snapshot: ScreenSnapshot
+    geometry: GridGeometry
+    scope: StatScope
+    metric: str
+    settings: object
+    base_url: str
+    focus: list[float] | None = None
+    tree: object = None  # the region directory (street names at city zoom)
+
+
 def map_style(settings) -> dict:
     return maps.offline_style(settings.gcc_tile_url, settings.gcc_tile_attribution)
 
 
-def build_figure(
-    snapshot: ScreenSnapshot, geometry: GridGeometry, scope: StatScope, metric: str, settings, base_url: str
-) -> dict:
-    codes = snapshot.grids.codes
-    bounds = geometry.total_bounds(codes) or geometry.total_bounds()
+def _bounds(m: MapInput):
+    return m.geometry.total_bounds(m.snapshot.grids.codes) or m.geometry.total_bounds()
+
+
+def level_at(m: MapInput, zoom: float | None) -> str:
+    """The level of detail at `zoom` (None: the whole scope in view)."""
+    bounds = _bounds(m)
+    if not bounds:
+        return lod.GRID
+    codes = m.snapshot.grids.codes
+    streets = len({m.geometry.street_of.get(c, c) for c in codes})
+    return lod.level_for(len(codes), streets, maps.fit_view(bounds, *ASSUMED_SIZE)["zoom"], zoom)
+
+
+def layer(m: MapInput, level: str) -> tuple[str, list[str], list[str], list]:
+    """(GeoJSON URL, locations, hover names, metric values) of the map at this level."""
+    grids = m.snapshot.grids
+    if level == lod.STREET:
+        codes, values = lod.street_values(m.metric, grids, m.geometry.street_of)
+        by_code = getattr(m.tree, "by_code", {})
+        names = [by_code[c].name if c in by_code else c for c in codes]
+        url = layer_url("street_areas", m.geometry, m.scope)
+    else:
+        codes, names, values = grids.codes, grids.names, grids.metric(m.metric)
+        url = layer_url("grids", m.geometry, m.scope)
+    return m.base_url + url, codes, names, maps.metric_values(m.metric, values)
+
+
+def build_figure(m: MapInput, level: str | None = None) -> dict:
+    snapshot, geometry, scope, metric, base_url = m.snapshot, m.geometry, m.scope, m.metric, m.base_url
+    bounds = _bounds(m)
     view = maps.fit_view(bounds, *ASSUMED_SIZE) if bounds else {"center": {"lon": 0, "lat": 0}, "zoom": 1}
+    level = level or level_at(m, view["zoom"])
+    url, codes, names, values = layer(m, level)
     lattice = geometry.lattice
-    return maps.screen_map(
-        geojson=base_url + layer_url("grids", geometry, scope),
+    figure = maps.screen_map(
+        geojson=url,
         codes=codes,
-        names=snapshot.grids.names,
-        values=snapshot.grids.metric(metric),
+        names=names,
+        values=values,
         metric=metric,
         heat_lon=lattice.lon if lattice else [],
         heat_lat=lattice.lat if lattice else [],
@@ -54,13 +104,37 @@ def build_figure(
             base_url + layer_url("streets", geometry, scope),
         ),
         view=view,
-        style=map_style(settings),
+        style=map_style(m.settings),
         locale=current_locale(),
     )
+    for trace in (maps.TRACE_BASE, maps.TRACE_METRIC):
+        figure["data"][trace]["meta"] = level  # the browser opens /street/ or /grid/ on a click
+    layers = figure["layout"].get("map", {}).get("layers") or []
+    if layers and len(codes) > 1 and level_at(m, None) == lod.STREET:
+        # A city's 1,600 community outlines are a tangle at street zoom: drawn from near the
+        # zoom where grids take over (MapLibre hides the layer below its minzoom by itself).
+        layers[0]["minzoom"] = round(lod.switch_zoom(len(m.snapshot.grids.codes), view["zoom"]) - 0.5, 2)
+    return figure
 
 
-def meta(geometry: GridGeometry, scope: StatScope, metric: str, focus=None) -> dict:
-    return {"version": geometry.version, "scope": scope_key(scope), "metric": metric, "focus": focus}
+def _set_layer(patch: Patch, m: MapInput, level: str) -> list:
+    """Swap the base and metric traces to this level's polygons; returns the metric values."""
+    url, codes, names, values = layer(m, level)
+    for trace, z in ((maps.TRACE_BASE, [0] * len(codes)), (maps.TRACE_METRIC, values)):
+        target = patch["data"][trace]
+        target["geojson"] = url
+        target["locations"] = codes
+        target["z"] = z
+        target["meta"] = level
+    patch["data"][maps.TRACE_METRIC]["customdata"] = names
+    (zmin, zmax) = maps.color_range(m.metric, values)
+    patch["data"][maps.TRACE_METRIC]["zmin"] = zmin
+    patch["data"][maps.TRACE_METRIC]["zmax"] = zmax
+    return values
+
+
+def meta(geometry: GridGeometry, scope: StatScope, metric: str, focus=None, level: str = lod.GRID) -> dict:
+    return {"version": geometry.version, "scope": scope_key(scope), "metric": metric, "focus": focus, "lod": level}
 
 
 def focus_bounds(value) -> list[float] | None:
@@ -84,8 +158,9 @@ def view_data(geometry: GridGeometry, codes: list[str], tree) -> dict:
     return {"bounds": geometry.total_bounds(codes), "focus": focus}
 
 
-def _remember(sent: Sent, snapshot: ScreenSnapshot, metric: str) -> None:
-    values = maps.metric_values(metric, snapshot.grids.metric(metric))
+def _remember(sent: Sent, m: MapInput, level: str) -> None:
+    snapshot, metric = m.snapshot, m.metric
+    values = layer(m, level)[3]
     sent.remember("map.z", values)
     sent.remember("map.heat", snapshot.heat)
     sent.changed("map.overdue", snapshot.overdue_points)
@@ -111,12 +186,14 @@ def legend() -> html.Div:
     )
 
 
-def layout(snapshot, geometry, scope, tree, metric: str, settings, base_url: str, sent: Sent) -> html.Div:
-    if snapshot is not None and geometry is not None:
-        figure = build_figure(snapshot, geometry, scope, metric, settings, base_url)
-        _remember(sent, snapshot, metric)
-        meta_data = meta(geometry, scope, metric)
-        view = view_data(geometry, snapshot.grids.codes, tree)
+def layout(m: MapInput | None, tree, sent: Sent, metric: str) -> html.Div:
+    """The panel; `m` None (the first read failed) gives an empty map that the refresh fills."""
+    if m is not None:
+        level = level_at(m, None)
+        figure = build_figure(m, level)
+        _remember(sent, m, level)
+        meta_data = meta(m.geometry, m.scope, m.metric, level=level)
+        view = view_data(m.geometry, m.snapshot.grids.codes, tree)
     else:
         figure = {
             "data": [],
@@ -152,40 +229,49 @@ def layout(snapshot, geometry, scope, tree, metric: str, settings, base_url: str
     )
 
 
-def update(
-    snapshot: ScreenSnapshot,
-    geometry: GridGeometry,
-    scope: StatScope,
-    metric: str,
-    client_meta: dict | None,
-    settings,
-    base_url: str,
-    sent: Sent,
-    focus=None,
-):
+def update(m: MapInput, client_meta: dict | None, sent: Sent):
     """(figure output, meta output): a new figure when the geometry or scope changed (or the page
-    has none yet), otherwise a Patch with what changed. `focus`: bounds to zoom to (the rotation),
-    applied through the figure so the next patch does not undo it."""
-    focus = focus_bounds(focus)
-    wanted = meta(geometry, scope, metric, focus)
+    has none yet), otherwise a Patch with what changed. `m.focus`: bounds to zoom to (the
+    rotation), applied through the figure so the next patch does not undo it."""
+    snapshot, geometry, metric = m.snapshot, m.geometry, m.metric
+    focus = focus_bounds(m.focus)
     client_meta = client_meta or {}
-    if client_meta.get("version") != wanted["version"] or client_meta.get("scope") != wanted["scope"]:
-        _remember(sent, snapshot, metric)
-        return build_figure(snapshot, geometry, scope, metric, settings, base_url), wanted
+    level = client_meta.get("lod") if client_meta.get("lod") in (lod.GRID, lod.STREET) else lod.GRID
+    if client_meta.get("version") != geometry.version or client_meta.get("scope") != scope_key(m.scope):
+        level = level_at(m, None)
+        _remember(sent, m, level)
+        return build_figure(m, level), meta(geometry, m.scope, metric, focus, level)
     patch = Patch()
     touched = False
-    values = maps.metric_values(metric, snapshot.grids.metric(metric))
+    moved = client_meta.get("focus") != focus
+    view = None
+    if moved:
+        bounds = focus or _bounds(m)
+        if bounds:
+            view = maps.fit_view(bounds, *ASSUMED_SIZE)
+            patch["layout"]["map"]["center"] = view["center"]
+            patch["layout"]["map"]["zoom"] = view["zoom"]
+            touched = True
+            level = level_at(m, view["zoom"])
+    swapped = level != client_meta.get("lod", lod.GRID)
+    if swapped:
+        values = _set_layer(patch, m, level)
+        sent.remember("map.z", values)
+        touched = True
+    else:
+        values = layer(m, level)[3]
     if client_meta.get("metric") != metric:
         trace = patch["data"][maps.TRACE_METRIC]
         for key, value in maps.metric_style(metric, current_locale()).items():
             trace[key] = value
-        sent.remember("map.z", values)
-        trace["z"] = values
+        if not swapped:
+            sent.remember("map.z", values)
+            trace["z"] = values
         touched = True
-    else:
+    elif not swapped:
         touched |= sent.array("map.z", values, patch, ("data", maps.TRACE_METRIC, "z"))
     ranges = _ranges(values, snapshot, metric)
-    if sent.changed("map.range", ranges) or client_meta.get("metric") != metric:
+    if sent.changed("map.range", ranges) or client_meta.get("metric") != metric or swapped:
         (zmin, zmax), heat_max = ranges
         patch["data"][maps.TRACE_METRIC]["zmin"] = zmin
         patch["data"][maps.TRACE_METRIC]["zmax"] = zmax
@@ -197,16 +283,64 @@ def update(
         for key in ("lon", "lat", "customdata"):
             patch["data"][maps.TRACE_OVERDUE][key] = trace[key]
         touched = True
-    moved = client_meta.get("focus") != focus
-    if moved:
-        bounds = focus or geometry.total_bounds(snapshot.grids.codes) or geometry.total_bounds()
-        if bounds:
-            view = maps.fit_view(bounds, *ASSUMED_SIZE)
-            patch["layout"]["map"]["center"] = view["center"]
-            patch["layout"]["map"]["zoom"] = view["zoom"]
-            touched = True
     if touched:
         # A new revision makes Plotly redraw the traces whose arrays changed in place.
         patch["layout"]["datarevision"] = sent.current.get("map.z", "") + sent.current.get("map.heat", "")
-    changed_meta = client_meta.get("metric") != metric or moved
+    wanted = meta(geometry, m.scope, metric, focus, level)
+    changed_meta = client_meta.get("metric") != metric or moved or swapped
     return (patch if touched else no_update), (wanted if changed_meta else no_update)
+
+
+def zoomed(m: MapInput, zoom, client_meta: dict | None):
+    """A zoom by hand (the map's relayoutData): swap grids and streets when it crosses the level.
+    Returns (figure output, meta output)."""
+    client_meta = client_meta or {}
+    if not isinstance(zoom, int | float) or isinstance(zoom, bool) or not client_meta.get("version"):
+        return no_update, no_update
+    if client_meta.get("version") != m.geometry.version or client_meta.get("scope") != scope_key(m.scope):
+        return no_update, no_update  # the next refresh sends a new figure
+    level = level_at(m, float(zoom))
+    if level == client_meta.get("lod", lod.GRID):
+        return no_update, no_update
+    patch = Patch()
+    _set_layer(patch, m, level)
+    return patch, {**client_meta, "lod": level}
+
+
+def on_relayout(relayout, metric, client_meta):
+    """The callback behind `zoomed`: reads the scope's shared snapshot (a lookup, see
+    data.read.snapshots) and the geometry, as the refresh does."""
+    from dashboard.common.context import reader, settings
+    from dashboard.viewer import current_viewer
+    from data.read.directory import directory
+    from data.read.geometry import grid_geometry
+    from data.read.scope import stat_scope
+    from data.read.snapshots import shared_screen
+
+    zoom = relayout.get("map.zoom") if isinstance(relayout, dict) else None
+    viewer = current_viewer()
+    if zoom is None or not viewer.can("aggregates") or metric not in METRICS:
+        return no_update, no_update
+    cfg = settings()
+    with reader() as session:
+        scope = stat_scope(session, viewer)
+        geometry = grid_geometry(session)
+        tree = directory(session)
+        snapshot = shared_screen(
+            session, viewer, tz=cfg.gcc_timezone, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+        )
+    from flask import request
+
+    m = MapInput(snapshot, geometry, scope, metric, cfg, request.host_url.rstrip("/"), tree=tree)
+    return zoomed(m, zoom, client_meta if isinstance(client_meta, dict) else None)
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        Output(GRAPH, "figure", allow_duplicate=True),
+        Output(META, "data", allow_duplicate=True),
+        Input(GRAPH, "relayoutData"),
+        State(METRIC, "value"),
+        State(META, "data"),
+        prevent_initial_call=True,
+    )(on_relayout)

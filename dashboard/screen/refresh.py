@@ -11,7 +11,8 @@ import logging
 from dash import Input, Output, State, no_update
 from flask import request
 
-from dashboard.common.context import reader, sent_values, settings
+from dashboard.common import asof as history
+from dashboard.common.context import db, reader, sent_values, settings
 from dashboard.common.fmt import local
 from dashboard.common.inputs import as_dict, as_int, as_str
 from dashboard.labels import t
@@ -20,10 +21,12 @@ from dashboard.screen import map as map_part
 from dashboard.screen.sent import Sent
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied
-from data.clock import utcnow
+from data.read.directory import directory
 from data.read.geometry import grid_geometry
+from data.read.history import read_screen_at
 from data.read.scope import stat_scope
-from data.read.screen import METRICS, read_screen
+from data.read.screen import METRICS
+from data.read.snapshots import shared_screen
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def asof(snapshot_as_of, read_at, tz: str, serial: int) -> dict:
     return header.asof_data(local(snapshot_as_of, tz, "%H:%M:%S") if snapshot_as_of else "", age, serial)
 
 
-def refresh(n_intervals, metric, focus, sent_digests, client_meta):
+def refresh(n_intervals, metric, focus, sent_digests, client_meta, moment=None):
     keep = [no_update] * len(OUTPUTS)
     n_intervals = as_int(n_intervals, 0, lo=0)
     metric = as_str(metric, METRICS[0], choices=METRICS)
@@ -63,11 +66,18 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
     cfg = settings()
     tz = cfg.gcc_timezone
     sent = Sent(sent_digests, sent_values())
+    moment = history.from_store(moment, tz)  # a historical wall (issue #10): a metric switch stays then
     try:
         with reader() as session:
             scope = stat_scope(session, viewer)
             geometry = grid_geometry(session)
-            snapshot = read_screen(session, viewer, now=utcnow(), tz=tz)
+            tree = directory(session)
+            if moment is None:
+                snapshot = shared_screen(
+                    session, viewer, tz=tz, bucket_s=cfg.gcc_refresh_seconds, redis_url=cfg.gcc_redis_url
+                )
+            else:
+                snapshot = read_screen_at(session, viewer, moment, tz=tz, database=db())
     except AccessDenied:
         keep[-1] = t("access.denied")
         return keep
@@ -75,7 +85,8 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
         log.exception("screen refresh failed; keeping the last data")
         return keep
     base_url = request.host_url.rstrip("/")
-    figure, meta = map_part.update(snapshot, geometry, scope, metric, client_meta, cfg, base_url, sent, focus)
+    view = map_part.MapInput(snapshot, geometry, scope, metric, cfg, base_url, focus, tree)
+    figure, meta = map_part.update(view, client_meta, sent)
     chart_out = charts.update(snapshot, tz, sent)
     return [
         kpis.update(snapshot.kpis, sent),
@@ -85,7 +96,7 @@ def refresh(n_intervals, metric, focus, sent_digests, client_meta):
         chart_out[charts.HOURLY],
         chart_out[charts.CATEGORY],
         chart_out[charts.SOURCE],
-        ranking.update(snapshot.ranking_best, snapshot.ranking_worst, sent),
+        ranking.update(snapshot.ranking_best, snapshot.ranking_worst, sent, query=history.keep("", moment)),
         feed.update(snapshot.feed, tz, sent),
         asof(snapshot.as_of, snapshot.read_at, tz, n_intervals),
         sent.current if sent.current != sent.previous else no_update,
@@ -101,5 +112,6 @@ def register_callbacks(app) -> None:
         Input(map_part.FOCUS_VIEW, "data"),
         State(SENT, "data"),
         State(map_part.META, "data"),
+        State(history.STORE, "data"),
         prevent_initial_call=True,
     )(refresh)

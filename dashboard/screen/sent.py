@@ -1,8 +1,10 @@
 """What the browser already has: a digest per panel, kept in the page (a dcc.Store) and sent back
 with each refresh, so a refresh returns `no_update` for unchanged panels and, for long value
 arrays (10,000 grids' colours), a `dash.Patch` with only the changed entries. The values behind a
-digest are remembered server-side (dashboard.common.context.sent_values); when they are not (a
-restarted or different worker) the whole array is sent: correct, only bigger."""
+digest are remembered server-side (dashboard.common.context.sent_values): in this process's memory
+and in the shared store (the database, or Redis with GCC_REDIS_URL), so a tab whose refresh lands
+on another worker, or on a restarted one, still gets a patch (issue #14). When neither has them
+(expired) the whole array is sent: correct, only bigger."""
 
 from __future__ import annotations
 
@@ -66,6 +68,33 @@ class Sent:
             for i, v in changes:
                 target[i] = v
         return True
+
+
+class SharedValues:
+    """Digest → compact array, in this process (a Memo) and in the shared store (data.shared) for
+    the other workers. Each worker writes a digest once; the arrays are the same for every screen
+    of a scope (one shared snapshot), so there are few."""
+
+    PREFIX = "sent:"
+
+    def __init__(self, local, store, ttl: float = 3600):
+        self.local, self.store, self.ttl = local, store, ttl
+
+    def get(self, d: str):
+        found = self.local.get(d)
+        if found is None and self.store is not None:
+            raw = self.store.get(self.PREFIX + d)
+            if raw is not None:
+                found = np.frombuffer(raw, dtype=float)
+                self.local.put(d, found)
+        return found
+
+    def put(self, d: str, values: np.ndarray) -> None:
+        if self.local.get(d) is not None:
+            return
+        self.local.put(d, values)
+        if self.store is not None:
+            self.store.add(self.PREFIX + d, np.ascontiguousarray(values, dtype=float).tobytes(), ttl=self.ttl)
 
 
 def _compact(values: list) -> np.ndarray:

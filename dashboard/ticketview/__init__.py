@@ -21,6 +21,7 @@ from dashboard.labels import (
     match_label,
     quality_label,
     rating_label,
+    role_label,
     source_label,
     status_label,
     t,
@@ -82,7 +83,7 @@ def deadline_row(label: str, due, done, now, tz: str, *, finished: bool = False)
 
 
 def quality_text(view: TicketRecord) -> str:
-    return "、".join(quality_label(flag) for flag in view.data_quality)
+    return t("list.separator").join(quality_label(flag) for flag in view.data_quality)
 
 
 def timeline(view: TicketRecord, tz: str) -> html.Ol:
@@ -93,8 +94,9 @@ def timeline(view: TicketRecord, tz: str) -> html.Ol:
             transition = f"{status_label(e.from_status)} → {status_label(e.to_status)}"
         elif e.to_status and not e.from_status:
             transition = status_label(e.to_status)
-        role = t(f"role.{e.actor_role}") if f"role.{e.actor_role}" in labels.ZH else e.actor_role
+        role = role_label(e.actor_role)
         who = f"{role} {e.actor_name}" if e.actor_name and e.actor_name != role else role
+        note = labels.event_note(e.action, e.note, e.data)
         items.append(
             html.Li(
                 [
@@ -106,7 +108,7 @@ def timeline(view: TicketRecord, tz: str) -> html.Ol:
                             html.Span(who, className="who"),
                         ]
                     ),
-                    html.Div(e.note, className="note") if e.note else None,
+                    html.Div(note, className="note") if note else None,
                     photo_links(e.photos, view.id) if e.photos else None,
                 ]
             )

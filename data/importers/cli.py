@@ -105,6 +105,11 @@ def _import_grids(args, settings: Settings) -> int:
         return _fail(str(exc))
     finally:
         db.dispose()
+    if not args.dry_run:
+        from data.read.geometry import prebuild_quietly
+
+        prebuild_quietly(db)  # the display geometry, built once here instead of in every web worker
+        db.dispose()
     print("Dry run: nothing was written. The import would give:" if args.dry_run else "Imported:")
     for line in summary.lines():
         print(f"  {line}")

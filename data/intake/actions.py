@@ -75,7 +75,7 @@ def rate(
     now: datetime | None = None,
 ) -> Outcome:
     """Rate a closed ticket (as the resident when `rating.token` is given) and reopen it if asked."""
-    viewer = Viewer(role="resident", ticket_token=rating.token, name="居民") if rating.token else caller.viewer
+    viewer = Viewer(role="resident", ticket_token=rating.token) if rating.token else caller.viewer
     at = now or utcnow()
     print_ = idempotency.fingerprint("rating", ticket_id, rating.model_dump(mode="json"))
 
@@ -93,6 +93,12 @@ def rate(
 
 def _token(session: Session, ticket_id: int) -> str:
     return session.scalar(select(Ticket.public_token).where(Ticket.id == ticket_id))
+
+
+def current_status(db, ticket_id: int) -> str | None:
+    """The ticket's status now (what an action's answer reports; a replayed answer too)."""
+    with db.reader() as session:
+        return session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
 
 
 def ticket_id_for_token(session: Session, token: str) -> int | None:

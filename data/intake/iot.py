@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from data import workflow
 from data.access import Viewer
 from data.intake.models import Report
-from data.intake.transaction import IntakeError, Outcome
+from data.intake.transaction import IntakeError, Outcome, notice
 from data.intake_tables import IotAlarmState
 from data.models import OPEN_STATUSES, Ticket
 from data.settings import Settings
@@ -42,19 +42,18 @@ def repeat(
         return None
     state.alarms += 1
     state.last_at = now
-    note = f"设备 {report.device_id} 再次告警（{report.alarm_type}，第 {state.alarms} 次）"
-    if report.description:
-        note += f"：{report.description}"
-    event = workflow.apply(
-        session, Viewer.system(actor.name or "物联感知"), ticket.id, workflow.ActionInput("comment", note=note, at=now)
-    )
+    # The event says which device alarmed again as codes (the dashboard words them:
+    # dashboard.labels.event_note); the note is the alarm's own text, if any.
+    alarm = {"device_id": report.device_id, "alarm_type": report.alarm_type, "alarms": state.alarms}
+    given = workflow.ActionInput("comment", note=report.description or None, at=now, data={"repeat_alarm": alarm})
+    event = workflow.apply(session, Viewer.system(actor.name), ticket.id, given)
     return Outcome(
         ticket_id=ticket.id,
         token=ticket.public_token,
         created=False,
         repeat_alarm=True,
         event_id=event.id,
-        notices=[f"同一设备的重复告警已并入工单 {ticket.id}（第 {state.alarms} 次）"],
+        notices=[notice("repeat_alarm", ticket_id=ticket.id, alarms=state.alarms)],
     )
 
 

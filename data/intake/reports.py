@@ -16,7 +16,16 @@ from data.clock import utcnow
 from data.db import Database
 from data.intake import iot
 from data.intake.models import Report
-from data.intake.transaction import Caller, IntakeError, Outcome, PhotoFiles, check_photo_count, run, wgs84_point
+from data.intake.transaction import (
+    Caller,
+    IntakeError,
+    Outcome,
+    PhotoFiles,
+    check_photo_count,
+    notice,
+    run,
+    wgs84_point,
+)
 from data.locate import locator
 from data.models import Category, Ticket
 from data.settings import Settings
@@ -133,9 +142,9 @@ def _create(session: Session, settings: Settings, files: PhotoFiles, job: Report
     duplicates.remember(session, ticket.id, found, job.at)
     notices = []
     if found:
-        notices.append(f"附近 {settings.gcc_duplicate_radius_m:g} 米内已有同类工单在办，可能是重复上报")
+        notices.append(notice("possible_duplicate", radius_m=f"{settings.gcc_duplicate_radius_m:g}"))
     if placement.grid_id is None:
-        notices.append("位置不在任何网格内，工单进入待分配队列")
+        notices.append(notice("outside_grids"))
     return Outcome(
         ticket_id=ticket.id,
         token=ticket.public_token,

@@ -45,8 +45,14 @@ class Outcome:
     repeat_alarm: bool = False
     replayed: bool = False
     duplicates: list[dict] = field(default_factory=list)  # [{"ticket_id", "distance_m"}]
-    notices: list[str] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)  # notice(code, **values): words are the dashboard's
     event_id: int | None = None  # for actions
+
+
+def notice(code: str, **values) -> dict:
+    """Something the submitter should know, as a code and its values (JSON, so an idempotent replay
+    returns it too). The words are the dashboard's: dashboard.labels "notice.<code>"."""
+    return {"code": code, **values}
 
 
 class PhotoFiles:

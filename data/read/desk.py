@@ -61,16 +61,18 @@ def queue_rows(
 def assignee_options(session: Session, viewer: Viewer, grid_id: int | None) -> list[dict]:
     """Whom an order can be dispatched to: the grid's own worker and property company first, then
     the other grid workers of its community, every property company and department.
-    Values are "staff:<id>" or "org:<id>"."""
+    Each is {"value": "staff:<id>" | "org:<id>", "name", "kind": grid_worker | property_company |
+    department | ..., "area": the worker's grid name}; the dashboard words the label
+    (dashboard.labels "desk.assignee.<kind>")."""
     viewer.require("ticket_actions")
     tree = directory(session)
     options: list[dict] = []
     seen: set[str] = set()
 
-    def add(value: str, label: str):
+    def add(value: str, name: str, kind: str, area: str = ""):
         if value not in seen:
             seen.add(value)
-            options.append({"value": value, "label": label})
+            options.append({"value": value, "name": name, "kind": kind, "area": area})
 
     community_id = None
     if grid_id is not None:
@@ -80,11 +82,11 @@ def assignee_options(session: Session, viewer: Viewer, grid_id: int | None) -> l
         if team is not None and team.grid_worker_id:
             staff = session.get(Staff, team.grid_worker_id)
             if staff is not None and staff.active:
-                add(f"staff:{staff.id}", f"{staff.name}（{grid.name if grid else ''}网格员）")
+                add(f"staff:{staff.id}", staff.name, "grid_worker", grid.name if grid else "")
         if team is not None and team.property_company_id:
             org = session.get(Organisation, team.property_company_id)
             if org is not None:
-                add(f"org:{org.id}", f"{org.name}（物业）")
+                add(f"org:{org.id}", org.name, org.kind)
     if community_id is not None:
         grid_ids = [g.id for g in tree.by_id.values() if g.parent_id == community_id and g.level == "grid"]
         workers = session.scalars(
@@ -94,10 +96,9 @@ def assignee_options(session: Session, viewer: Viewer, grid_id: int | None) -> l
         )
         for staff in workers:
             region = tree.get(staff.region_id)
-            add(f"staff:{staff.id}", f"{staff.name}（{region.name if region else ''}网格员）")
+            add(f"staff:{staff.id}", staff.name, "grid_worker", region.name if region else "")
     for org in session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)):
-        kind = {"property_company": "物业", "department": "部门"}.get(org.kind, org.kind)
-        add(f"org:{org.id}", f"{org.name}（{kind}）")
+        add(f"org:{org.id}", org.name, org.kind)
     return options
 
 

@@ -53,6 +53,10 @@ class RegionPage:
     stats: RegionStats
     team: list[TeamMember] = field(default_factory=list)
     profile: dict[str, int | str] | None = None  # None: the viewer may not see profiles
+    # The viewer's own area when the page's region is above it (a grid worker on their street's
+    # page): team and profile are that area's, never the whole region's (issue #9). None: the
+    # viewer covers the whole region.
+    limited_to: RegionInfo | None = None
 
 
 def region_page(session: Session, viewer: Viewer, code: str, *, level: str | None = None) -> RegionPage:
@@ -65,17 +69,26 @@ def region_page(session: Session, viewer: Viewer, code: str, *, level: str | Non
     info = tree.get(region.id)
     scope = stat_scope(session, viewer)
     grids = [g for g in grids_under(tree, region.id) if scope.contains(g.id)]
+    area_id = effective(session, viewer).region_id
+    # Every card shows the viewer's area only: on a region above that area (an ancestor page),
+    # the team and the people/house counts are the area's own, and only children on the way
+    # down to it are listed.
+    area = session.get(Region, area_id) if area_id is not None and not tree.within(region.id, area_id) else None
     children = sorted((r for r in tree.by_id.values() if r.parent_id == region.id), key=lambda r: r.code)
+    if area is not None:
+        children = [c for c in children if tree.within(area.id, c.id) or tree.within(c.id, area.id)]
+    shown = area if area is not None else region
     page = RegionPage(
         region=info,
         chain=tree.chain(region.id),
         children=[c for c in children if c.level != "grid" or scope.contains(c.id)],
         grid_codes=[g.code for g in grids],
         stats=_stats(session, [g.id for g in grids]),
-        team=_team(session, region, tree),
+        team=_team(session, shown, tree),
+        limited_to=tree.get(area.id) if area is not None else None,
     )
     if viewer.can("profile"):
-        page.profile = profile(region)
+        page.profile = profile(shown)
     return page
 
 

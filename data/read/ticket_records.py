@@ -124,23 +124,10 @@ def count_tickets(session: Session, viewer: Viewer, f: TicketFilter, *, now: dat
     return session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
 
 
-def ticket_records(
-    session: Session,
-    viewer: Viewer,
-    f: TicketFilter,
-    *,
-    order: str = "newest",
-    limit: int | None = None,
-    detail: bool = False,
-    now: datetime | None = None,
-    permission: str = "tickets",
-) -> list[TicketRecord]:
-    """The viewer's tickets matching `f`, in `order` (a key of ORDERS), at most `limit`."""
-    return list(
-        iter_ticket_records(
-            session, viewer, f, order=order, limit=limit, detail=detail, now=now, permission=permission
-        )
-    )
+def ticket_records(session: Session, viewer: Viewer, f: TicketFilter, **options) -> list[TicketRecord]:
+    """The viewer's tickets matching `f` as a list; `options` as for iter_ticket_records (order,
+    a key of ORDERS; limit; detail; now; permission)."""
+    return list(iter_ticket_records(session, viewer, f, **options))
 
 
 def iter_ticket_records(

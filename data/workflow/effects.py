@@ -17,9 +17,9 @@ from data.models import ESCALATION_LEVELS, RATINGS
 from data.workflow import dispatch
 from data.workflow.inputs import ActionInput
 
-# Automatic escalations (the deadline sweep) and what their event says.
-AUTOMATIC_REASONS = {"response_timeout": "响应", "handling_overdue": "处置"}
-LEVEL_NAMES = {1: "社区", 2: "街道"}
+# Automatic escalations (the deadline sweep). Their event carries the reason and the level in its
+# data and no note of its own: the dashboard words it (dashboard.labels.event_note).
+AUTOMATIC_REASONS = ("response_timeout", "handling_overdue")
 
 
 def _need(value, code: str, message: str):
@@ -134,7 +134,7 @@ def _escalate(ctx, ticket, inp: ActionInput):
     if reason == "manual":
         note = _need(inp.note, "reason_required", "a manual escalation (督办) needs a reason")
     elif reason in AUTOMATIC_REASONS:
-        note = inp.note or f"{AUTOMATIC_REASONS[reason]}超时，自动督办至{LEVEL_NAMES[level]}"
+        note = inp.note
     else:
         raise WorkflowError("bad_reason", f"unknown escalation reason {reason!r}")
     ticket.escalation_level = level
@@ -240,6 +240,9 @@ def _plain(value):
 
 
 def _comment(ctx, ticket, inp: ActionInput):
+    alarm = inp.data.get("repeat_alarm")  # an IoT device alarmed again (data.intake.iot): codes, no words
+    if alarm:
+        return {"repeat_alarm": dict(alarm)}
     _need(inp.note, "note_required", "a comment needs text")
 
 

@@ -41,7 +41,7 @@ class Submission:
 class ActionInput:
     """One action on a ticket and its inputs. Which fields an action reads is the action's own
     business (data.workflow.effects); `data` carries what only internal callers give (the sweep's
-    automatic escalation level and reason)."""
+    automatic escalation level and reason, an IoT device's repeated alarm)."""
 
     action: str
     note: str | None = None

@@ -1,16 +1,31 @@
 /* Phone pages: submit forms with fetch (so a failed upload keeps the chosen photos), the report
    map (tap to place, +/- to zoom), GPS, photo previews and the rating form's reopen question.
-   Served from our own origin; no inline script (the content security policy forbids it). */
+   Served from our own origin; no inline script (the content security policy forbids it).
+   Words come from the page (<script type="application/json" id="phone-text">, the label
+   catalogue's phone.js.* in the app's locale): this file carries none of its own. */
 (function () {
   "use strict";
 
+  var TEXT = {};
+  try { TEXT = JSON.parse(document.getElementById("phone-text").textContent); } catch (e) { /* keys show */ }
+
+  // The label `key` with its {placeholders} filled from `values`.
+  function word(key, values) {
+    var template = TEXT[key] || key;
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && name in values ? String(values[name]) : all;
+    });
+  }
+
   function detailText(body) {
-    if (!body) return "提交失败，请稍后再试";
+    if (!body) return word("failed_retry");
     var d = body.detail;
     if (Array.isArray(d)) {
-      return d.map(function (e) { return (e.loc || []).join(".") + "：" + e.msg; }).join("；");
+      return d.map(function (e) {
+        return word("field_error", { field: (e.loc || []).join("."), message: e.msg });
+      }).join(word("join"));
     }
-    return d || body.error || "提交失败";
+    return d || body.error || word("failed");
   }
 
   function say(form, text, ok) {
@@ -23,7 +38,7 @@
   function submitForm(form) {
     var button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
-    say(form, "正在提交…", true);
+    say(form, word("sending"), true);
     fetch(form.action, {
       method: "POST",
       body: new FormData(form),
@@ -31,7 +46,7 @@
       credentials: "same-origin",
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
-        if (!response.ok) throw body || { detail: "服务器返回 " + response.status };
+        if (!response.ok) throw body || { detail: word("server_said", { status: response.status }) };
         return body;
       });
     }).then(function (body) {
@@ -40,11 +55,11 @@
         form.classList.add("hidden");
         document.getElementById("ticket-number").textContent = body.ticket_id;
         document.getElementById("status-link").href = body.status_url;
-        document.getElementById("done-notes").textContent = (body.notices || []).join("；");
+        document.getElementById("done-notes").textContent = (body.notices || []).join(word("join"));
         document.getElementById("done").classList.remove("hidden");
         window.scrollTo(0, 0);
       } else {
-        say(form, "已提交", true);
+        say(form, word("sent"), true);
         window.location.reload();
       }
     }).catch(function (body) {
@@ -70,9 +85,9 @@
       var box = document.getElementById("previews");
       box.textContent = "";
       var files = Array.prototype.slice.call(photos.files);
-      if (files.length > maxPhotos) say(form, "最多 " + maxPhotos + " 张照片", false);
+      if (files.length > maxPhotos) say(form, word("too_many_photos", { n: maxPhotos }), false);
       files.forEach(function (file) {
-        if (file.size > maxBytes) say(form, file.name + " 超过大小限制", false);
+        if (file.size > maxBytes) say(form, word("too_big", { name: file.name }), false);
         var img = document.createElement("img");
         img.src = URL.createObjectURL(file);
         img.alt = file.name;
@@ -96,10 +111,10 @@
       svg.setAttribute("viewBox", v.join(" "));
     }
 
-    function place(lon, lat, label) {
+    function place(lon, lat, how) {
       lonInput.value = lon.toFixed(6);
       latInput.value = lat.toFixed(6);
-      where.textContent = label + "：" + lon.toFixed(5) + ", " + lat.toFixed(5);
+      where.textContent = word("place", { how: how, lon: lon.toFixed(5), lat: lat.toFixed(5) });
       if (!svg) return;
       var d = svg.dataset;
       var x = (lon - parseFloat(d.minLon)) * parseFloat(d.kx) * parseFloat(d.scale);
@@ -126,7 +141,7 @@
           var d = svg.dataset;
           var lon = parseFloat(d.minLon) + p.x / (parseFloat(d.kx) * parseFloat(d.scale));
           var lat = parseFloat(d.maxLat) - p.y / parseFloat(d.scale);
-          place(lon, lat, "地图点选");
+          place(lon, lat, word("map_pick"));
         });
       });
 
@@ -148,15 +163,15 @@
     var gps = document.getElementById("gps");
     gps.addEventListener("click", function () {
       if (!navigator.geolocation) {
-        where.textContent = "此浏览器不支持定位，请在地图上点选";
+        where.textContent = word("no_geolocation");
         return;
       }
-      where.textContent = "正在定位…";
+      where.textContent = word("locating");
       navigator.geolocation.getCurrentPosition(function (pos) {
         // The browser's position is WGS84 (GPS); the form says so (coord_system=wgs84).
-        place(pos.coords.longitude, pos.coords.latitude, "GPS 定位");
+        place(pos.coords.longitude, pos.coords.latitude, word("gps_fix"));
       }, function (err) {
-        where.textContent = "定位失败（" + err.message + "），请在地图上点选";
+        where.textContent = word("gps_failed", { error: err.message });
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
   }

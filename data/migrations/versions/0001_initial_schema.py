@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 05:24:31.850368
+Create Date: 2026-12-01 06:32:40.598686
 """
 
 from alembic import op
@@ -67,6 +67,31 @@ def upgrade() -> None:
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
         batch_op.create_index('ix_daily_stats_grid_day', ['grid_id', 'day'], unique=False)
 
+    op.create_table('grid_history',
+    sa.Column('at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('grid_id', sa.Integer(), nullable=False),
+    sa.Column('open_now', sa.Integer(), nullable=False),
+    sa.Column('overdue_now', sa.Integer(), nullable=False),
+    sa.Column('escalated_now', sa.Integer(), nullable=False),
+    sa.Column('awaiting', sa.Integer(), nullable=False),
+    sa.Column('reported_today', sa.Integer(), nullable=False),
+    sa.Column('dispatched_today', sa.Integer(), nullable=False),
+    sa.Column('closed_today', sa.Integer(), nullable=False),
+    sa.Column('reported_24h', sa.Integer(), nullable=False),
+    sa.Column('reported_30d', sa.Integer(), nullable=False),
+    sa.Column('should_close_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time_7d', sa.Integer(), nullable=False),
+    sa.Column('should_close_prev_7d', sa.Integer(), nullable=False),
+    sa.Column('closed_on_time_prev_7d', sa.Integer(), nullable=False),
+    sa.Column('rated_30d', sa.Integer(), nullable=False),
+    sa.Column('satisfied_30d', sa.Integer(), nullable=False),
+    sa.Column('rated_prev_30d', sa.Integer(), nullable=False),
+    sa.Column('satisfied_prev_30d', sa.Integer(), nullable=False),
+    sa.Column('last_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('computed_at', data.clock.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('at', 'grid_id')
+    )
     op.create_table('grid_stats',
     sa.Column('grid_id', sa.Integer(), nullable=False),
     sa.Column('open_now', sa.Integer(), nullable=False),
@@ -131,6 +156,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_sha256')
     )
+    op.create_table('login_throttle',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('window_start', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('locked_until', data.clock.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
@@ -169,6 +201,32 @@ def upgrade() -> None:
         batch_op.create_index('ix_regions_level', ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_regions_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('total_bytes', sa.Integer(), nullable=False),
+    sa.Column('progress', sa.String(length=255), nullable=False),
+    sa.Column('trigger', sa.String(length=32), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('runner', sa.String(length=128), nullable=True),
+    sa.Column('started_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('ok_at', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('delivery', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('week')
+    )
+    op.create_table('shared_values',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('value', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', data.clock.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('api_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -346,8 +404,7 @@ def upgrade() -> None:
     sa.Column('organisation_id', sa.Integer(), nullable=True),
     sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', data.clock.UTCDateTime(), nullable=True),
+    sa.Column('demo_password', sa.Boolean(), nullable=False),
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', data.clock.UTCDateTime(), nullable=True),
@@ -381,6 +438,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('device_id', 'alarm_type')
     )
+    op.create_table('login_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_sha256', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('user_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', data.clock.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', data.clock.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_sha256')
+    )
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_sessions_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('ratings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -471,6 +544,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ratings_at'))
 
     op.drop_table('ratings')
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
+        batch_op.drop_index(batch_op.f('ix_login_sessions_expires_at'))
+
+    op.drop_table('login_sessions')
     op.drop_table('iot_alarm_states')
     with op.batch_alter_table('duplicate_suggestions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_duplicate_suggestions_ticket_id'))
@@ -519,6 +597,8 @@ def downgrade() -> None:
 
     op.drop_table('boundaries')
     op.drop_table('api_keys')
+    op.drop_table('shared_values')
+    op.drop_table('reports')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_parent_id'))
         batch_op.drop_index('ix_regions_level')
@@ -529,6 +609,7 @@ def downgrade() -> None:
 
     op.drop_table('rate_counters')
     op.drop_table('organisations')
+    op.drop_table('login_throttle')
     op.drop_table('kiosk_tokens')
     op.drop_table('job_status')
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
@@ -537,6 +618,7 @@ def downgrade() -> None:
     op.drop_table('idempotency_records')
     op.drop_table('holidays')
     op.drop_table('grid_stats')
+    op.drop_table('grid_history')
     with op.batch_alter_table('daily_stats', schema=None) as batch_op:
         batch_op.drop_index('ix_daily_stats_grid_day')
 
