@@ -85,19 +85,26 @@ def _outputs(dep: dict) -> list[dict]:
 
 
 def refresh_payload(dep: dict, n: int, metric: str, sent: dict, meta: dict) -> dict:
+    """The wall refresh as the browser sends it; inputs and state the bench does not know (a
+    store added later) go as None, as a fresh page has them."""
+    known = {
+        f"{refresh_part.INTERVAL}.n_intervals": n,
+        f"{map_part.METRIC}.value": metric,
+        f"{map_part.FOCUS_VIEW}.data": None,
+        f"{refresh_part.SENT}.data": sent,
+        f"{map_part.META}.data": meta,
+    }
+
+    def values(items):
+        return [{"id": i["id"], "property": i["property"], "value": known.get(f"{i['id']}.{i['property']}")}
+                for i in items]  # fmt: skip
+
     return {
         "output": dep["output"],
         "outputs": _outputs(dep),
-        "inputs": [
-            {"id": refresh_part.INTERVAL, "property": "n_intervals", "value": n},
-            {"id": map_part.METRIC, "property": "value", "value": metric},
-            {"id": map_part.FOCUS_VIEW, "property": "data", "value": None},
-        ],
+        "inputs": values(dep["inputs"]),
         "changedPropIds": [f"{refresh_part.INTERVAL}.n_intervals"],
-        "state": [
-            {"id": refresh_part.SENT, "property": "data", "value": sent},
-            {"id": map_part.META, "property": "data", "value": meta},
-        ],
+        "state": values(dep["state"]),
     }
 
 
