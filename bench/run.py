@@ -669,13 +669,15 @@ def render(run: Run) -> str:
     with run.db.engine.connect() as c:
         version = c.execute(text("SELECT version()" if run.pg else "SELECT sqlite_version()")).scalar()
     version = version.split(" on ")[0] if run.pg else f"SQLite {version}"
-    title = f"## bench/run.py: {a.scale} scale on {backend}"
+    title = f"## bench/run.py: {a.scale} scale on {backend}" + (f", {a.label}" if a.label else "")
     lines = [
         title,
         "",
         f"`python bench/run.py --scale {a.scale} --db {a.db}"
         + (f" --tickets {a.tickets}" if a.scale == "city" else "")
         + (" --tiny" if a.tiny else "")
+        + "".join(f" --section {x}" for x in a.section or ())
+        + (f" --label {a.label} --server-cmd '{a.server_cmd}'" if a.label and a.server_cmd else "")
         + f"` on {dt.date.today()} ({time.strftime('%H:%M UTC', time.gmtime())}): "
         f"{machine()}; {version}, SQLAlchemy {sqlalchemy.__version__}, dash {dash.__version__}, "
         f"plotly {plotly.__version__}.",
@@ -722,6 +724,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--assign-grids", type=int, default=10_000)
     p.add_argument("--import-rows", type=int, default=20_000)
     p.add_argument("--server-cmd", help="web server command with {port} (default: python app.py serve ...)")
+    p.add_argument("--label", help="a name for this run's own section (e.g. the server topology)")
     p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     p.add_argument("--tiny", action="store_true", help="toy sizes (CI smoke test)")
     a = p.parse_args(argv)
@@ -748,7 +751,7 @@ def main(argv=None) -> int:
             steps[name](run)
     markdown = render(run)
     print(markdown)
-    update_section(a.out, f"run-{a.scale}-{a.db}", markdown)
+    update_section(a.out, f"run-{a.scale}-{a.db}" + (f"-{a.label}" if a.label else ""), markdown)
     run.db.dispose()
     return 0
 
