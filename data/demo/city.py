@@ -38,7 +38,6 @@ from data.demo.city_copy import Col, copy_columns
 from data.demo.district import category_weights, write_district
 from data.demo.reference import DESCRIPTIONS, IOT_CATEGORIES, SOURCES
 from data.models import Boundary
-from data.workflow.effects import AUTOMATIC_REASONS, LEVEL_NAMES
 
 US = 1_000_000
 MINUTE = 60 * US
@@ -67,19 +66,13 @@ STEPS = [
     ("close", "verify_close", "closed", "dispatcher"),
     ("rate", "rate", "rated", "resident"),
 ]
-NOTES = [
-    "",
-    "不属于受理范围",
-    "现场核查未处理到位",
-    f"{AUTOMATIC_REASONS['response_timeout']}超时，自动督办至{LEVEL_NAMES[1]}",
-    f"{AUTOMATIC_REASONS['handling_overdue']}超时，自动督办至{LEVEL_NAMES[2]}",
-    "已处理完毕",
-]
-STEP_NOTE = {"reject": 1, "send_back": 2, "escalate1": 3, "escalate2": 4, "handle1": 5, "handle2": 5}
+# Notes of the steps that have one (an automatic escalation has none: the labels say what ran out).
+NOTES = ["", "不属于受理范围", "现场核查未处理到位", "已处理完毕"]
+STEP_NOTE = {"reject": 1, "send_back": 2, "handle1": 3, "handle2": 3}
 DATA = [
     "{}",
-    '{"level": 1, "reason": "response_timeout"}',
-    '{"level": 2, "reason": "handling_overdue"}',
+    '{"level": 1, "to": "community", "reason": "response_timeout"}',
+    '{"level": 2, "to": "street", "reason": "handling_overdue"}',
     '{"on_time": true}',
     '{"on_time": false}',
     '{"rating": "satisfied"}',
