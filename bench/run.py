@@ -148,9 +148,11 @@ def prepare(run: Run) -> None:
 
 
 def ensure_model_indexes(db: Database) -> None:
-    """A district made by an older version gets the indexes the models name now (the sweep's)."""
+    """A district made by an older version gets the tables and indexes the models name now (the
+    one migration is regenerated in place, so its revision does not say)."""
     from data.schema import Base
 
+    Base.metadata.create_all(db.engine)  # missing tables only
     for table in Base.metadata.sorted_tables:
         for index in table.indexes:
             index.create(db.engine, checkfirst=True)
