@@ -150,9 +150,21 @@ def prepare(run: Run) -> None:
 def ensure_model_indexes(db: Database) -> None:
     """A district made by an older version gets the tables and indexes the models name now (the
     one migration is regenerated in place, so its revision does not say)."""
+    from sqlalchemy import inspect
+
     from data.schema import Base
 
     Base.metadata.create_all(db.engine)  # missing tables only
+    existing = inspect(db.engine)
+    with db.engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                kind = column.type.compile(dialect=db.engine.dialect)
+                default = f" DEFAULT {column.server_default.arg.text}" if column.server_default is not None else ""
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{default}'))
     for table in Base.metadata.sorted_tables:
         for index in table.indexes:
             index.create(db.engine, checkfirst=True)
