@@ -504,20 +504,25 @@ async def _serve(run: Run, server: Server, codes: dict, raw: bytes, started: flo
     page_dep = load.callback(target.dependencies, "_pages_content.children")
     client = await load.login_client(target, "admin", DEMO_PASSWORD)
     drill = []
+    refused = []
     for path in paths:
         times = []
         for _ in range(2):
             t0 = time.perf_counter()
             r = await client.post("/_dash-update-component", json=load.page_payload(page_dep, path))
             times.append(time.perf_counter() - t0)
-            r.raise_for_status()
+        if r.status_code != 200:
+            refused.append(f"{path} answered {r.status_code}")
+            continue
         drill.append((path.split("/")[1], times[0], times[1]))
     await client.aclose()
-    worst_first, worst_repeat = max(d[1] for d in drill), max(d[2] for d in drill)
+    paths = [p for p in paths if not any(x.startswith(p + " ") for x in refused)] or paths
+    worst_first = max((d[1] for d in drill), default=float("inf"))
+    worst_repeat = max((d[2] for d in drill), default=float("inf"))
     run.rows["drill"] = Row(
-        "; ".join(f"{name} {ms(f)} / {ms(r)}" for name, f, r in drill),
+        "; ".join([f"{name} {ms(f)} / {ms(r)}" for name, f, r in drill] + refused),
         "",
-        worst_first <= 1.0 and worst_repeat <= 0.2,
+        worst_first <= 1.0 and worst_repeat <= 0.2 and not refused,
         f"the pages router's callback over HTTP, logged in as admin, right after the server started "
         f"({started:.0f} s to answer /healthz)",
     )
