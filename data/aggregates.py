@@ -2,20 +2,21 @@
 
 Three ways to refresh, one result:
 - `incremental`: only the grids touched by ticket events since the last refresh (watermark on
-  ticket_events.id, re-reading a small overlap so a transaction that committed late is not missed);
+  ticket_events.id, re-reading a small overlap so a transaction that committed late is not missed),
+  and of daily_stats only the (grid, day) pairs those tickets count on or counted on;
 - `windows`: every grid's grid_stats row, because "today", 7-day and 30-day windows slide with no
   ticket changing (run periodically and after midnight);
-- `full`: everything, both tables, from scratch.
+- `full`: everything, both tables, from scratch (daily_stats by one INSERT ... SELECT).
 tests/test_aggregates.py proves incremental == full after random workflow changes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 
-from sqlalchemy import Date, cast, delete, false, func, insert, or_, select, text, true
+from sqlalchemy import Date, and_, cast, delete, false, func, insert, or_, select, text, true, union_all
 from sqlalchemy.orm import Session
 
 from data import indicators
@@ -25,6 +26,7 @@ from data.models import AppState, DailyStat, GridStat, Region, Ticket, TicketEve
 WATERMARK = "aggregates.last_event_id"
 OVERLAP_EVENTS = 500
 NO_GRID = 0  # grid_id used for tickets outside every grid (the unassigned queue)
+BRANCHES = ((Ticket.created_at, 1, 0), (Ticket.closed_at, 0, 1))  # (column, counts as reported, as closed)
 
 
 def refresh(
@@ -40,37 +42,82 @@ def refresh(
     if mode == "incremental":
         if last_event <= watermark:
             return {"mode": mode, "grids": 0, "seconds": round(perf_counter() - started, 4)}
-        grid_ids, since = touched_grids(session, max(0, watermark - OVERLAP_EVENTS))
+        grid_ids, ticket_ids = touched_grids(session, max(0, watermark - OVERLAP_EVENTS))
         _refresh_grid_stats(session, grid_ids, now, tz)
-        _refresh_daily_stats(session, grid_ids, tz, since=local_day(since, tz) if since else None)
+        pairs = _refresh_daily_pairs(session, touched_pairs(session, ticket_ids, tz), tz)
         count = len(grid_ids)
     else:
         all_grids = [NO_GRID, *session.scalars(select(Region.id).where(Region.level == "grid"))]
         _refresh_grid_stats(session, None, now, tz)
         if mode == "full":
-            _refresh_daily_stats(session, None, tz)
+            _rebuild_daily_stats(session, tz)
         count = len(all_grids)
     _set_state(session, WATERMARK, str(last_event))
-    return {"mode": mode, "grids": count, "seconds": round(perf_counter() - started, 4)}
+    summary = {"mode": mode, "grids": count, "seconds": round(perf_counter() - started, 4)}
+    if mode == "incremental":
+        summary["pairs"] = pairs
+    return summary
 
 
-def touched_grids(session: Session, after_event_id: int) -> tuple[set[int], datetime | None]:
-    """Grids touched by events after `after_event_id`, and the earliest creation time of the
-    tickets those events touched (no daily_stats row before that day can have changed: a ticket
-    only counts on its creation day and its closing day, which is later)."""
+def touched_grids(session: Session, after_event_id: int) -> tuple[set[int], set[int]]:
+    """Grids touched by events after `after_event_id` (their grid and previous grid), and the
+    tickets those events touched."""
     rows = session.execute(
-        select(TicketEvent.grid_id, TicketEvent.previous_grid_id, Ticket.created_at)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(TicketEvent.id > after_event_id)
+        select(TicketEvent.ticket_id, TicketEvent.grid_id, TicketEvent.previous_grid_id).where(
+            TicketEvent.id > after_event_id
+        )
     )
     grids: set[int] = set()
-    since = None
-    for grid_id, previous, created in rows:
+    tickets: set[int] = set()
+    for ticket_id, grid_id, previous in rows:
+        tickets.add(ticket_id)
         grids.add(grid_id if grid_id is not None else NO_GRID)
         if previous is not None:
             grids.add(previous)
-        since = created if since is None or created < since else since
-    return grids, since
+    return grids, tickets
+
+
+def touched_pairs(session: Session, ticket_ids: set[int], tz: str) -> dict[int, set[date]]:
+    """The (grid, local day) pairs whose daily_stats rows the changes of these tickets can have
+    moved: every grid a ticket was ever in (its grid, the grids of its events and their previous
+    grids) times every day it counted or may have counted on (its creation and closing days now,
+    the day of each of its events, since a closing time is always an event's time and a reopened
+    ticket loses it, and the earlier values a `sync` from another system replaced)."""
+    grids_of: dict[int, set[int]] = defaultdict(set)
+    days_of: dict[int, set[date]] = defaultdict(set)
+    ids = sorted(ticket_ids)
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        for tid, grid_id, created, closed in session.execute(
+            select(Ticket.id, Ticket.grid_id, Ticket.created_at, Ticket.closed_at).where(Ticket.id.in_(part))
+        ):
+            grids_of[tid].add(grid_id if grid_id is not None else NO_GRID)
+            days_of[tid].add(local_day(created, tz))
+            if closed is not None:
+                days_of[tid].add(local_day(closed, tz))
+        for tid, at, grid_id, previous in session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.grid_id, TicketEvent.previous_grid_id).where(
+                TicketEvent.ticket_id.in_(part)
+            )
+        ):
+            grids_of[tid].add(grid_id if grid_id is not None else NO_GRID)
+            if previous is not None:
+                grids_of[tid].add(previous)
+            days_of[tid].add(local_day(at, tz))
+        for tid, data in session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.data).where(
+                TicketEvent.ticket_id.in_(part), TicketEvent.action == "sync"
+            )
+        ):
+            for name in ("created_at", "closed_at"):
+                before = ((data or {}).get("changed") or {}).get(name)
+                if before and before[0]:
+                    days_of[tid].add(local_day(datetime.fromisoformat(before[0]).replace(tzinfo=UTC), tz))
+    pairs: dict[int, set[date]] = defaultdict(set)
+    for tid, grids in grids_of.items():
+        for g in grids:
+            pairs[g] |= days_of[tid]
+    return pairs
 
 
 def windows(now: datetime, tz: str) -> dict[str, tuple[datetime, datetime]]:
@@ -150,33 +197,100 @@ def local_date_expr(session: Session, column, tz: str):
     return cast(column + text(f"interval '{offset} minutes'"), Date)
 
 
-def _refresh_daily_stats(session: Session, grid_ids: set[int] | None, tz: str, since=None) -> None:
-    """Recompute daily_stats rows of `grid_ids` (None: all) from local day `since` on (None: all days)."""
-    where = _grid_filter(grid_ids)
+def _daily_counts(session: Session, where, tz: str):
+    """SELECT (day, grid, category, source, reported, closed) of the tickets matching `where`."""
+    return _daily_counts_any(session, [where, where], tz)
+
+
+def _rebuild_daily_stats(session: Session, tz: str) -> None:
+    """All of daily_stats, computed and written by the database (one INSERT ... SELECT)."""
+    session.execute(delete(DailyStat))
+    if session.get_bind().dialect.name == "postgresql":
+        # Group 10 M tickets in memory rather than in sort files (this transaction only).
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+    columns = ["day", "grid_id", "category_id", "source", "reported", "closed"]
+    session.execute(insert(DailyStat).from_select(columns, _daily_counts(session, true(), tz)))
+
+
+def _day_spans(pairs: dict[int, set[date]]) -> list[tuple[int, date, date]]:
+    """(grid, first day, last day) runs of consecutive days, covering exactly the pairs."""
+    spans = []
+    for g in sorted(pairs):
+        days = sorted(pairs[g])
+        first = last = days[0] if days else None
+        for d in days[1:]:
+            if d != last + timedelta(days=1):
+                spans.append((g, first, last))
+                first = d
+            last = d
+        if first is not None:
+            spans.append((g, first, last))
+    return spans
+
+
+def _refresh_daily_pairs(session: Session, pairs: dict[int, set[date]], tz: str) -> int:
+    """Recompute the daily_stats rows of exactly these (grid, local day) pairs. Grids sharing a run
+    of consecutive days are read together (grid_id IN (...) and the run's time range: index range
+    scans on ix_tickets_grid_created / ix_tickets_grid_closed). Returns the number of pairs."""
+    by_run: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for g, first, last in _day_spans(pairs):
+        by_run[(first, last)].append(g)
+    starts: dict[date, datetime] = {}
+
+    def start(d: date) -> datetime:
+        if d not in starts:
+            starts[d] = day_start(d, tz)
+        return starts[d]
+
+    runs = sorted(by_run.items())
+    for i in range(0, len(runs), 100):  # SQLite's expression depth: a bounded number of ORs at once
+        part = runs[i : i + 100]
+        wheres = []
+        for column in (Ticket.created_at, Ticket.closed_at):
+            terms = []
+            for (first, last), grids in part:
+                real = [g for g in grids if g != NO_GRID]
+                where_grid = [Ticket.grid_id.in_(real)] if real else []
+                if len(real) < len(grids):
+                    where_grid.append(Ticket.grid_id.is_(None))
+                terms.append(and_(or_(*where_grid), column >= start(first), column < start(last + timedelta(days=1))))
+            wheres.append(or_(*terms))
+        rows = []
+        for d, g, c, src, reported, closed in session.execute(_daily_counts_any(session, wheres, tz)):
+            if isinstance(d, str):
+                d = date.fromisoformat(d)
+            rows.append(dict(day=d, grid_id=g, category_id=c, source=src, reported=int(reported), closed=int(closed)))
+        stale = []
+        for (first, last), grids in part:
+            real = [g for g in grids if g != NO_GRID] + ([NO_GRID] if NO_GRID in grids else [])
+            stale.append(and_(DailyStat.grid_id.in_(real), DailyStat.day >= first, DailyStat.day <= last))
+        session.execute(delete(DailyStat).where(or_(*stale)))  # ix_daily_stats_grid_day range scans
+        if rows:
+            session.connection().execute(DailyStat.__table__.insert(), rows)  # Core executemany: no ORM bulk
+    return sum(len(days) for days in pairs.values())
+
+
+def _daily_counts_any(session: Session, wheres: list, tz: str):
+    """Like _daily_counts, with its own filter for the created and the closed branch."""
     grid = func.coalesce(Ticket.grid_id, NO_GRID)
-    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for column, slot in ((Ticket.created_at, 0), (Ticket.closed_at, 1)):
+    branches = []
+    for (column, reported, closed), where in zip(BRANCHES, wheres, strict=True):
         day = local_date_expr(session, column, tz)
-        stmt = (
-            select(day, grid, Ticket.category_id, Ticket.source, func.count())
-            .where(where, column.is_not(None), column >= day_start(since, tz) if since else true())
+        branches.append(
+            select(
+                day.label("day"),
+                grid.label("grid_id"),
+                Ticket.category_id.label("category_id"),
+                Ticket.source.label("source"),
+                (func.count() * reported).label("reported"),
+                (func.count() * closed).label("closed"),
+            )
+            .where(where, column.is_not(None))
             .group_by(day, grid, Ticket.category_id, Ticket.source)
         )
-        for d, g, c, s, n in session.execute(stmt):
-            if isinstance(d, str):
-                d = datetime.strptime(d, "%Y-%m-%d").date()
-            counts[(d, g, c, s)][slot] = n
-    if grid_ids is None:
-        session.execute(delete(DailyStat))
-    else:
-        stale = delete(DailyStat).where(DailyStat.grid_id.in_(grid_ids))
-        session.execute(stale.where(DailyStat.day >= since) if since else stale)
-    rows = [
-        dict(day=d, grid_id=g, category_id=c, source=s, reported=r, closed=cl)
-        for (d, g, c, s), (r, cl) in counts.items()
-    ]
-    for i in range(0, len(rows), 20000):
-        session.execute(insert(DailyStat), rows[i : i + 20000])
+    u = union_all(*branches).subquery()
+    keys = (u.c.day, u.c.grid_id, u.c.category_id, u.c.source)
+    return select(*keys, func.sum(u.c.reported), func.sum(u.c.closed)).group_by(*keys)
 
 
 def _get_state(session: Session, key: str, default: str) -> str:

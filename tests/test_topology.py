@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from dashboard.common import asof as history
 from dashboard.screen import header, kpis, refresh
 from dashboard.screen import map as map_part
 from data.clock import utcnow
@@ -144,6 +145,7 @@ class Wall:
             "state": [
                 {"id": refresh.SENT, "property": "data", "value": self.sent},
                 {"id": map_part.META, "property": "data", "value": self.meta},
+                {"id": history.STORE, "property": "data", "value": None},  # the live wall, not a past moment
             ],
         }
         request = urllib.request.Request(

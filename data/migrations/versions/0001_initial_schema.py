@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 06:30:53.015987
+Create Date: 2026-12-01 06:54:04.109800
 """
 
 from alembic import op
@@ -390,6 +390,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_grid_status', ['grid_id', 'status'], unique=False)
         batch_op.create_index('ix_tickets_status_handle_due', ['status', 'handle_due_at'], unique=False)
         batch_op.create_index('ix_tickets_status_response_due', ['status', 'response_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_sweep_handle_due', ['handle_due_at'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'dispatched', 'in_progress') AND overdue IS 0"), postgresql_where=sa.text("status IN ('accepted', 'dispatched', 'in_progress') AND overdue IS false"))
+        batch_op.create_index('ix_tickets_sweep_response_due', ['response_due_at'], unique=False, sqlite_where=sa.text("status = 'dispatched' AND escalation_level < 1"), postgresql_where=sa.text("status = 'dispatched' AND escalation_level < 1"))
         batch_op.create_index('uq_ticket_native_source_external_id', ['source', 'external_id'], unique=True, sqlite_where=sa.text('system IS NULL'), postgresql_where=sa.text('system IS NULL'))
 
     op.create_table('users',
@@ -633,6 +635,8 @@ def downgrade() -> None:
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('uq_ticket_native_source_external_id', sqlite_where=sa.text('system IS NULL'), postgresql_where=sa.text('system IS NULL'))
+        batch_op.drop_index('ix_tickets_sweep_response_due', sqlite_where=sa.text("status = 'dispatched' AND escalation_level < 1"), postgresql_where=sa.text("status = 'dispatched' AND escalation_level < 1"))
+        batch_op.drop_index('ix_tickets_sweep_handle_due', sqlite_where=sa.text("status IN ('accepted', 'dispatched', 'in_progress') AND overdue IS 0"), postgresql_where=sa.text("status IN ('accepted', 'dispatched', 'in_progress') AND overdue IS false"))
         batch_op.drop_index('ix_tickets_status_response_due')
         batch_op.drop_index('ix_tickets_status_handle_due')
         batch_op.drop_index('ix_tickets_grid_status')
