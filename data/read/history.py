@@ -26,11 +26,10 @@ from data.aggregates import NO_GRID
 from data.clock import day_start, local_day
 from data.history import Moment
 from data.history_stats import STAT_COLUMNS, rows_at
-from data.masking import mask_address
 from data.models import WORKING_STATUSES, Ticket
 from data.read import recent
 from data.read.cache import Memo
-from data.read.directory import RegionInfo, categories, directory
+from data.read.directory import RegionInfo, directory
 from data.read.geometry import codes_in_scope, grid_geometry
 from data.read.regions import RegionStats, Weekly, weekly
 from data.read.scope import StatScope, effective, stat_scope
@@ -44,6 +43,7 @@ from data.read.screen import (
     ScreenSnapshot,
     _by_main_category,
     _frame,
+    feed,
     heat,
     hourly,
     ranking,
@@ -169,39 +169,7 @@ def _yesterday_same_time(session: Session, scope: StatScope, k: Kpis, at: dateti
 
 def feed_at(session: Session, scope: StatScope, at: datetime, *, size: int = FEED_SIZE) -> list[FeedItem]:
     """The newest reports before `at`, each with its status then; no reporter identity."""
-    cats = categories(session)
-    tree = directory(session)
-    stmt = (
-        select(
-            Ticket.id,
-            Ticket.created_at,
-            Ticket.category_id,
-            Ticket.grid_id,
-            Ticket.community_id,
-            Ticket.source,
-            indicators.status_at(at).label("status"),
-            Ticket.address,
-        )
-        .where(_ticket_scope(scope), Ticket.created_at < at)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(size)
-    )
-    out = []
-    for r in session.execute(stmt):
-        cat = cats.get(r.category_id)
-        place = tree.get(r.grid_id) or tree.get(r.community_id)
-        out.append(
-            FeedItem(
-                id=r.id,
-                at=r.created_at,
-                category=cat.name if cat else "",
-                grid=place.name if place else "",
-                source=r.source,
-                status=r.status,
-                address=mask_address(r.address),
-            )
-        )
-    return out
+    return feed(session, scope, size=size, at=at)
 
 
 def overdue_points_at(session: Session, scope: StatScope, at: datetime, *, limit: int = OVERDUE_POINTS_MAX) -> dict:

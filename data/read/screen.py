@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from data.access import Viewer
 from data.aggregates import windows
 from data.clock import day_start, local_day, utcnow, zone
+from data.indicators import status_at
 from data.masking import mask_address
 from data.models import WORKING_STATUSES, GridStat, JobStatus, Ticket
 from data.read import recent
@@ -162,7 +163,7 @@ def read_screen(
         ),
         ranking_best=ranking(grids, best=True),
         ranking_worst=ranking(grids, best=False),
-        feed=feed(session, scope, tz=tz),
+        feed=feed(session, scope),
         heat=heat_counts,
         overdue_points=overdue_points(session, scope, now),
         geometry_version=geometry.version,
@@ -361,8 +362,9 @@ def ranking(grids: GridValues, *, best: bool, size: int = RANKING_SIZE, min_volu
     return [RankRow(grids.codes[i], grids.names[i], float(rate[i]), int(volume[i])) for i in eligible[order[:size]]]
 
 
-def feed(session: Session, scope: StatScope, *, tz: str, size: int = FEED_SIZE) -> list[FeedItem]:
-    """The newest reports, without any reporter identity."""
+def feed(session: Session, scope: StatScope, *, size: int = FEED_SIZE, at: datetime | None = None) -> list[FeedItem]:
+    """The newest reports, without any reporter identity; with `at`, the newest before that
+    moment, each with its status then (a historical wall)."""
     cats = categories(session)
     tree = directory(session)
     stmt = (
@@ -373,10 +375,10 @@ def feed(session: Session, scope: StatScope, *, tz: str, size: int = FEED_SIZE) 
             Ticket.grid_id,
             Ticket.community_id,
             Ticket.source,
-            Ticket.status,
+            Ticket.status if at is None else status_at(at).label("status"),
             Ticket.address,
         )
-        .where(_ticket_scope(scope))
+        .where(_ticket_scope(scope), *([] if at is None else [Ticket.created_at < at]))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(size)
     )
