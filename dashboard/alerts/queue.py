@@ -14,7 +14,8 @@ from dashboard.common.chrome import card, shell
 from dashboard.common.context import db, reader, settings
 from dashboard.common.fmt import local
 from dashboard.common.inputs import as_dict, as_int, as_str
-from dashboard.labels import ag_grid_text, t
+from dashboard.common.queue_grid import queue_grid
+from dashboard.labels import t
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, Viewer
 from data.alerts import store
@@ -69,22 +70,7 @@ def table(items: list[AlertRecord], tz: str) -> dag.AgGrid:
         {"field": "last_seen", "headerName": t("alerts.last_seen"), "width": 120, "cellDataType": "text"},
         {"field": "state", "headerName": t("table.status"), "width": 100},
     ]
-    return dag.AgGrid(
-        id=TABLE,
-        columnDefs=columns,
-        rowData=grid_rows(items, tz),
-        defaultColDef={"sortable": True, "filter": True, "resizable": True},
-        dashGridOptions={
-            "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-            "pagination": True,
-            "paginationPageSize": 15,
-            "paginationPageSizeSelector": False,
-            "domLayout": "autoHeight",
-            "localeText": ag_grid_text(),
-        },
-        className="gcc-grid",
-        style={"width": "100%"},
-    )
+    return queue_grid(TABLE, columns, grid_rows(items, tz))
 
 
 def detail(a: AlertRecord | None, tz: str) -> list:

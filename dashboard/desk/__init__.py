@@ -15,8 +15,9 @@ from dashboard.common.context import reader, settings
 from dashboard.common.fmt import local
 from dashboard.common.inputs import as_dict, as_str
 from dashboard.common.inputs import ticket_id as as_ticket_id
+from dashboard.common.queue_grid import queue_grid
 from dashboard.desk import actions
-from dashboard.labels import ag_grid_text, source_label, status_label, t
+from dashboard.labels import source_label, status_label, t
 from dashboard.viewer import current_viewer
 from data.access import AccessDenied, Viewer
 from data.read.desk import QUEUES, queue_counts, queue_rows
@@ -58,22 +59,7 @@ def queue_table(rows: list[dict], tz: str) -> dag.AgGrid:
         {"field": "due", "headerName": t("table.due"), "width": 120, "cellDataType": "text"},
         {"field": "escalation", "headerName": t("table.escalation"), "width": 96},
     ]
-    return dag.AgGrid(
-        id=TABLE,
-        columnDefs=columns,
-        rowData=rows_for_grid(rows, tz),
-        defaultColDef={"sortable": True, "filter": True, "resizable": True},
-        dashGridOptions={
-            "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-            "pagination": True,
-            "paginationPageSize": 15,
-            "paginationPageSizeSelector": False,
-            "domLayout": "autoHeight",
-            "localeText": ag_grid_text(),
-        },
-        className="gcc-grid",
-        style={"width": "100%"},
-    )
+    return queue_grid(TABLE, columns, rows_for_grid(rows, tz))
 
 
 def layout(viewer: Viewer, ticket_id: str | None = None, queue: str | None = None, **_query):
