@@ -158,32 +158,7 @@ def _refresh_grid_stats(session: Session, grid_ids: set[int] | None, now: dateti
     empty = indicators.Indicators()
     rows = []
     for grid_id in targets:
-        today = got["today"].get(grid_id, empty)
-        d7, p7 = got["7d"].get(grid_id, empty), got["prev_7d"].get(grid_id, empty)
-        d30, p30 = got["30d"].get(grid_id, empty), got["prev_30d"].get(grid_id, empty)
-        rows.append(
-            dict(
-                grid_id=grid_id,
-                open_now=today.open_now,
-                overdue_now=today.overdue_now,
-                escalated_now=today.escalated_now,
-                reported_today=today.reported,
-                dispatched_today=today.dispatched,
-                closed_today=today.closed,
-                reported_24h=got["24h"].get(grid_id, empty).reported,
-                reported_30d=d30.reported,
-                should_close_7d=d7.should_close,
-                closed_7d=d7.closed,
-                closed_on_time_7d=d7.closed_on_time,
-                should_close_prev_7d=p7.should_close,
-                closed_on_time_prev_7d=p7.closed_on_time,
-                rated_30d=d30.rated,
-                satisfied_30d=d30.satisfied,
-                rated_prev_30d=p30.rated,
-                satisfied_prev_30d=p30.satisfied,
-                refreshed_at=now,
-            )
-        )
+        rows.append(dict(grid_id=grid_id, **grid_stat_values(got, grid_id, empty), refreshed_at=now))
     if rows:
         session.execute(insert(GridStat), rows)
 
@@ -304,3 +279,31 @@ def _set_state(session: Session, key: str, value: str) -> None:
         session.add(AppState(key=key, value=value))
     else:
         state.value = value
+
+
+def grid_stat_values(got: dict, grid_id: int, empty) -> dict:
+    """One grid's grid_stats numbers from `compute_windows` answers keyed by window name (today,
+    24h, 7d, prev_7d, 30d, prev_30d): the live aggregate and a past week's row (data.history_stats)
+    are made the same way."""
+    today = got["today"].get(grid_id, empty)
+    d7, p7 = got["7d"].get(grid_id, empty), got["prev_7d"].get(grid_id, empty)
+    d30, p30 = got["30d"].get(grid_id, empty), got["prev_30d"].get(grid_id, empty)
+    return dict(
+        open_now=today.open_now,
+        overdue_now=today.overdue_now,
+        escalated_now=today.escalated_now,
+        reported_today=today.reported,
+        dispatched_today=today.dispatched,
+        closed_today=today.closed,
+        reported_24h=got["24h"].get(grid_id, empty).reported,
+        reported_30d=d30.reported,
+        should_close_7d=d7.should_close,
+        closed_7d=d7.closed,
+        closed_on_time_7d=d7.closed_on_time,
+        should_close_prev_7d=p7.should_close,
+        closed_on_time_prev_7d=p7.closed_on_time,
+        rated_30d=d30.rated,
+        satisfied_30d=d30.satisfied,
+        rated_prev_30d=p30.rated,
+        satisfied_prev_30d=p30.satisfied,
+    )

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from data import indicators
-from data.aggregates import NO_GRID, windows
+from data.aggregates import NO_GRID, grid_stat_values, windows
 from data.clock import utcnow
 from data.models import Base, BigId, Region, Ticket, TicketEvent
 from data.read.cache import Memo
@@ -89,28 +89,8 @@ def compute_rows(session: Session, at: datetime, tz: str) -> Rows:
     empty = indicators.Indicators()
     out: Rows = {}
     for grid_id in targets:
-        today = got["today"].get(grid_id, empty)
-        d7, p7 = got["7d"].get(grid_id, empty), got["prev_7d"].get(grid_id, empty)
-        d30, p30 = got["30d"].get(grid_id, empty), got["prev_30d"].get(grid_id, empty)
         out[grid_id] = dict(
-            open_now=today.open_now,
-            overdue_now=today.overdue_now,
-            escalated_now=today.escalated_now,
-            awaiting=today.awaiting_now,
-            reported_today=today.reported,
-            dispatched_today=today.dispatched,
-            closed_today=today.closed,
-            reported_24h=got["24h"].get(grid_id, empty).reported,
-            reported_30d=d30.reported,
-            should_close_7d=d7.should_close,
-            closed_7d=d7.closed,
-            closed_on_time_7d=d7.closed_on_time,
-            should_close_prev_7d=p7.should_close,
-            closed_on_time_prev_7d=p7.closed_on_time,
-            rated_30d=d30.rated,
-            satisfied_30d=d30.satisfied,
-            rated_prev_30d=p30.rated,
-            satisfied_prev_30d=p30.satisfied,
+            grid_stat_values(got, grid_id, empty), awaiting=got["today"].get(grid_id, empty).awaiting_now
         )
     return out
 
