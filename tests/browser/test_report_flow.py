@@ -90,6 +90,9 @@ def test_resident_reports_with_a_photo_and_the_dispatcher_sees_it(server, key, b
     page.goto(server.url + "/desk")
     page.wait_for_load_state("networkidle")
     row = page.locator(".gcc-grid [role=row]", has_text=f"#{ticket_id}")  # the new-reports queue's table
+    # The queue is worked oldest first, fifteen a page: the newest report is on the last page.
+    expect(page.locator(".gcc-grid [role=row]").first).to_be_visible(timeout=20000)
+    page.evaluate("() => dash_ag_grid.getApi('desk-table').paginationGoToLastPage()")
     expect(row).to_have_count(1, timeout=20000)
     expect(row).to_contain_text("暴露垃圾")
     expect(row).to_contain_text("居民随手拍")
