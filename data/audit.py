@@ -11,6 +11,8 @@ the CLI and the scheduler leave it unset and their rows say "cli" / "system".
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +28,17 @@ MIN_RETENTION_DAYS = 183  # "at least 6 months"
 
 # The client address of the request being served (set by dashboard.auth for each request).
 client_address: ContextVar[str | None] = ContextVar("gcc_client_address", default=None)
+
+
+@contextmanager
+def acting_from(client: str) -> Iterator[None]:
+    """Audit rows written inside say they came from `client` (a command: "cli"); the address
+    before is back afterwards, so a command run in-process leaves nothing behind."""
+    token = client_address.set(client)
+    try:
+        yield
+    finally:
+        client_address.reset(token)
 
 # Actions, with the Chinese label the audit listing shows.
 ACTIONS = {

@@ -226,3 +226,15 @@ def test_routes_marked_for_audit_write_a_row_per_successful_download(db, distric
     assert [(r["username"], r["target_id"], r["client"]) for r in downloads] == [
         ("dispatcher", "/reports/week-47.pdf", "127.0.0.1")
     ]
+
+
+def test_a_command_run_in_process_leaves_no_client_address_behind(cli, db, district):
+    """`users` and `kiosk-url` write their audit rows as "cli"; the address must not outlive the
+    command (a scheduler or test in the same process would otherwise write its rows as "cli")."""
+    assert cli("users", "list")[0] == 0
+    assert cli("kiosk-url")[0] == 0
+    assert audit.client_address.get() is None
+    with db.session() as s:
+        audit.record(s, "audit_prune", Viewer.system())
+    newest = rows(db, "audit_prune")[-1]
+    assert newest["client"] == "system"

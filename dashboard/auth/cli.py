@@ -46,7 +46,11 @@ def _users_args(p):
 
 
 def _users(args, settings: Settings) -> int:
-    audit.client_address.set("cli")
+    with audit.acting_from("cli"):
+        return _users_from_cli(args, settings)
+
+
+def _users_from_cli(args, settings: Settings) -> int:
     db = open_database(settings)
     admin = Viewer.system("cli")
     try:
@@ -110,7 +114,11 @@ def _kiosk_args(p):
 def _kiosk_url(args, settings: Settings) -> int:
     if not re.match(r"^https?://[^\s/]+", args.base_url):
         return _fail("--base-url must look like http://host:port")
-    audit.client_address.set("cli")
+    with audit.acting_from("cli"):
+        return _new_kiosk_url(args, settings)
+
+
+def _new_kiosk_url(args, settings: Settings) -> int:
     db = open_database(settings)
     with db.session() as s:
         revoked = users.revoke_kiosk_tokens(s) if args.revoke_others else 0
