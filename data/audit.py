@@ -40,6 +40,7 @@ def acting_from(client: str) -> Iterator[None]:
     finally:
         client_address.reset(token)
 
+
 # Actions, with the Chinese label the audit listing shows.
 ACTIONS = {
     "login": "登录",
