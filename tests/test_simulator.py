@@ -62,6 +62,7 @@ def rows(db, column, start, end):
         return s.execute(select(column, Ticket.grid_id).where(column >= start, column < end)).all()
 
 
+@pytest.mark.slow  # a whole simulated day through the workflow: about a minute
 def test_a_simulated_day_stays_within_the_history(db, demo, tmp_path):
     settings = load_settings(gcc_instance_dir=tmp_path / "instance", gcc_simulate=False)
     history_start = T0 - timedelta(days=30)
