@@ -10,7 +10,7 @@ own, so the map's figure and its refresh are untouched); clicking one opens the 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from dash import ClientsideFunction, Input, Output, dcc, html, no_update
 
@@ -19,6 +19,7 @@ from dashboard.common.fmt import local
 from dashboard.labels import t
 from dashboard.viewer import current_viewer
 from data.alerts.read import AlertRecord, alerts_active, open_alerts
+from data.history import Moment
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +71,16 @@ def points(items: list[AlertRecord], linked: bool = True) -> list[dict]:
     ]
 
 
-def read(viewer, moment: datetime | None = None) -> list[AlertRecord]:
+def read(viewer, moment: Moment | None = None) -> list[AlertRecord]:
     """The open alerts now; for a historical wall (issue #10) the alerts with evidence in the seven
     days up to that moment (strongest first), never today's alerts under an old date."""
     with reader() as session:
         if moment is None:
             return open_alerts(session, viewer, order="newest", limit=MARKED)
-        return alerts_active(session, viewer, moment - HISTORY_WINDOW, moment, limit=MARKED)
+        return alerts_active(session, viewer, moment.at - HISTORY_WINDOW, moment.at, limit=MARKED)
 
 
-def layout(viewer, moment: datetime | None = None) -> html.Div:
+def layout(viewer, moment: Moment | None = None) -> html.Div:
     cfg = settings()
     linked = viewer.can("drilldown")
     items: list[AlertRecord] = []

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from data.history import last_finished_week
 from data.models import Region
 from tests.auth_helpers import login_as
-from tests.browser.test_screen import MAP_STATE, PIXEL_OF, WALL, wait_for_charts, wait_for_map, watch
+from tests.browser.test_screen import MAP_STATE, WALL, clear_of_markers, wait_for_charts, wait_for_map, watch
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -79,8 +79,7 @@ def test_the_wall_of_last_week(live, browser):
     live_tab.close()
 
     # A click on a grid opens that grid in the same week.
-    code, (lon, lat) = sorted(page.evaluate(MAP_STATE)["grids"].items())[len(grids) // 2]
-    x, y = page.evaluate(PIXEL_OF, [lon, lat])
+    code, (x, y) = clear_of_markers(page, sorted(page.evaluate(MAP_STATE)["grids"].items()))
     with page.expect_navigation(url=re.compile(rf"/grid/{code}\?week={week}$"), timeout=15000):
         page.mouse.click(x, y)
     expect(page.locator("#gcc-history-banner")).to_contain_text(week, timeout=20000)
